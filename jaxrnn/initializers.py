@@ -405,9 +405,7 @@ def variance_scaling(
     if mode not in _MODES:
         raise ValueError(f"{fn}: expected `mode` in {_MODES}, got {mode!r}")
     if distribution not in _DISTRIBUTIONS:
-        raise ValueError(
-            f"{fn}: expected `distribution` in {_DISTRIBUTIONS}, got {distribution!r}"
-        )
+        raise ValueError(f"{fn}: expected `distribution` in {_DISTRIBUTIONS}, got {distribution!r}")
     named_axes = _axes(in_axis) + _axes(out_axis) + _axes(batch_axis)
     base = jax.nn.initializers.variance_scaling(
         scale, mode, distribution, in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis
@@ -669,7 +667,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 
 def orthogonal(gain: float = 1.0, method: str = "qr", column_axis: int = -1) -> Initializer:
-    r"""A (semi-)orthogonal matrix times ``gain``: :math:`W^\top W = g^2 I` or :math:`WW^\top = g^2 I`.
+    r"""A (semi-)orthogonal matrix times ``gain``: every singular value equals ``gain``.
 
     Orthogonal maps keep :math:`\|Wx\| = \|x\|`, so products of them through time neither
     vanish nor explode (seed 004; Saxe et al. 2014). The shape is viewed as a matrix
@@ -903,7 +901,7 @@ def per_gate(init: Any, num_gates: int, axis: int = -1) -> Initializer:
     def init_fn(key: PRNGKey, shape: Shape, dtype: DType = jnp.float32) -> Array:
         shape = _shape(fn, shape)
         ax = _gate_axis(fn, shape, num_gates, axis)
-        block = (*shape[:ax], shape[ax] // num_gates, *shape[ax + 1:])
+        block = (*shape[:ax], shape[ax] // num_gates, *shape[ax + 1 :])
         keys = jax.random.split(key, num_gates)
         return jnp.concatenate([block_init(k, block, dtype) for k in keys], axis=ax)
 
