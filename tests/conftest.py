@@ -1,6 +1,8 @@
 """Shared test configuration: the one tolerance table, fixed keys, dtype helpers."""
 
 import contextlib
+import importlib
+import os
 
 import jax
 import jax.numpy as jnp
@@ -50,3 +52,14 @@ def maybe_x64(dtype):
 def as_numpy64(x) -> np.ndarray:
     """A float64 NumPy copy (bfloat16 and float16 included)."""
     return np.asarray(jnp.asarray(x, jnp.float32) if x.dtype != jnp.float64 else x, np.float64)
+
+
+def import_torch():
+    """Imports torch for a parity test: skipped when absent, unless CI requires it.
+
+    ``.ci/run`` sets ``JAXRNN_REQUIRE_TORCH=1`` so that a missing torch fails the run
+    instead of silently skipping every PyTorch comparison.
+    """
+    if os.environ.get("JAXRNN_REQUIRE_TORCH") == "1":
+        return importlib.import_module("torch")
+    return pytest.importorskip("torch")

@@ -14,6 +14,7 @@ from conftest import (
     STD_RTOL,
     VARIANCE_RTOL,
     as_numpy64,
+    import_torch,
     maybe_x64,
     tolerance,
 )
@@ -111,7 +112,7 @@ def test_truncated_normal_spreads_more_than_jax(key):
     ],
 )
 def test_calculate_gain_matches_torch(nonlinearity, param):
-    torch = pytest.importorskip("torch")
+    torch = import_torch()
     expected = torch.nn.init.calculate_gain(nonlinearity, param)
     assert init.calculate_gain(nonlinearity, param) == pytest.approx(expected, rel=1e-12)
 
@@ -147,7 +148,7 @@ def _torch_weight(torch, fan_in, fan_out, fill, **kwargs):
     ],
 )
 def test_variance_scaling_matches_torch_nn_init(key, fans, ours, torch_fill, kwargs, kind):
-    torch = pytest.importorskip("torch")
+    torch = import_torch()
     fan_in, fan_out = fans
     theirs = _torch_weight(torch, fan_in, fan_out, getattr(torch.nn.init, torch_fill), **kwargs)
     mine = as_numpy64(ours(key, (fan_in, fan_out)))
