@@ -1,8 +1,23 @@
 """jaxrnn: recurrent networks in JAX, from initialisation to training."""
 
 from jaxrnn import initializers
+from jaxrnn.cells import GRUCell, LSTMCell, LSTMState, RecurrentCell, SimpleRNNCell
+from jaxrnn.sequence import GRU, LSTM, RNN, Bidirectional, SimpleRNN
 from jaxrnn.typing import Initializer
 
 __version__ = "0.1.0"
 
-__all__ = ["Initializer", "initializers"]
+__all__ = [
+    "GRU",
+    "LSTM",
+    "RNN",
+    "Bidirectional",
+    "GRUCell",
+    "Initializer",
+    "LSTMCell",
+    "LSTMState",
+    "RecurrentCell",
+    "SimpleRNN",
+    "SimpleRNNCell",
+    "initializers",
+]

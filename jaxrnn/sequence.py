@@ -1,0 +1,509 @@
+"""Sequence layers: a cell scanned over time, bidirectional wrappers and stacks.
+
+``RNN(cell)`` runs any cell with ``jax.lax.scan``: a jaxrnn cell through its fused path
+(the input projection of every time step as one matmul before the scan, the effective
+weights computed once), any other ``flax.linen`` cell (e.g. ``flax.linen.LSTMCell``)
+through ``flax.linen.scan``.
+
+Shapes: batch-major ``x (b, t, i)`` in and ``(b, t, h)`` out unless ``time_major``; the
+scan runs time-major inside. ``seq_lengths (b,)`` marks right-padded batches: outputs
+past each length are zero and the returned carry is the one at the last valid step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxrnn.cells import GRUCell, LSTMCell, RecurrentCell, SimpleRNNCell
+from jaxrnn.typing import Array, DType
+
+_MERGES = ("concat", "sum")
+
+
+def _check_rate(owner: str, name: str, rate: float) -> float:
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0.0 <= rate < 1.0:
+        raise ValueError(f"{owner}: expected `{name}` in [0, 1), got {rate!r}")
+    return float(rate)
+
+
+def _check_inputs(owner: str, x: Array, time_major: bool) -> None:
+    layout = "(t, b, i)" if time_major else "(b, t, i)"
+    if not hasattr(x, "ndim") or not hasattr(x, "dtype"):
+        raise TypeError(f"{owner}: expected `x` to be an array {layout}, got {type(x).__name__}")
+    if x.ndim != 3:
+        raise ValueError(f"{owner}: expected `x` of rank 3 {layout}, got shape {tuple(x.shape)}")
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise TypeError(f"{owner}: expected a floating `x`, got dtype {x.dtype}")
+
+
+def check_seq_lengths(owner: str, seq_lengths: Any, batch: int, time: int) -> Array:
+    """Validates ``seq_lengths``: integers of shape ``(batch,)`` within ``[0, time]``.
+
+    Values are checked when concrete (outside ``jit``); traced values cannot be
+    inspected at trace time.
+
+    Args:
+      owner: the caller's name, for the message.
+      seq_lengths: the lengths.
+      batch: ``b``.
+      time: ``t``.
+
+    Returns:
+      The lengths as an int32 array.
+    """
+    lengths = jnp.asarray(seq_lengths)
+    if not jnp.issubdtype(lengths.dtype, jnp.integer):
+        raise TypeError(f"{owner}: expected integer `seq_lengths`, got dtype {lengths.dtype}")
+    if lengths.shape != (batch,):
+        raise ValueError(
+            f"{owner}: expected `seq_lengths` of shape ({batch},), got {tuple(lengths.shape)}"
+        )
+    if not isinstance(lengths, jax.core.Tracer):
+        values = np.asarray(lengths)
+        if values.size and (values.min() < 0 or values.max() > time):
+            raise ValueError(
+                f"{owner}: expected `seq_lengths` in [0, {time}], got min {values.min()} "
+                f"and max {values.max()}"
+            )
+    return lengths.astype(jnp.int32)
+
+
+def reverse_indices(seq_lengths: Array, time: int) -> Array:
+    """Time indices ``(t, b)`` that reverse the first ``seq_lengths[b]`` steps only.
+
+    Padding stays in place, so ``take`` with these indices is its own inverse.
+
+    Args:
+      seq_lengths: ``(b,)``.
+      time: ``t``.
+
+    Returns:
+      ``(t, b)`` int32 indices.
+    """
+    t = jnp.arange(time, dtype=jnp.int32)[:, None]
+    lengths = seq_lengths[None, :]
+    return jnp.where(t < lengths, lengths - 1 - t, t)
+
+
+def _take_time(xs: Array, indices: Array) -> Array:
+    """``xs (t, b, ...)`` gathered along time with per-example ``indices (t, b)``."""
+    expand = indices.reshape(indices.shape + (1,) * (xs.ndim - 2))
+    return jnp.take_along_axis(xs, expand, axis=0)
+
+
+class RNN(nn.Module):
+    """Runs a cell over a sequence with ``jax.lax.scan``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> import jaxrnn
+      >>> layer = jaxrnn.RNN(jaxrnn.LSTMCell(32))
+      >>> x = jnp.ones((4, 10, 8))                                # (b, t, i)
+      >>> variables = layer.init(jax.random.key(0), x)
+      >>> y = layer.apply(variables, x, seq_lengths=jnp.array([10, 7, 3, 0]))
+      >>> y.shape
+      (4, 10, 32)
+
+    Attributes:
+      cell: a jaxrnn cell or any ``flax.linen.RNNCellBase`` with
+        ``__call__(carry, x) -> (carry, y)`` and ``initialize_carry``.
+      time_major: ``x`` is ``(t, b, i)`` and outputs ``(t, b, h)``.
+      reverse: run from the last valid step to the first; with ``seq_lengths`` only the
+        valid part of each sequence is reversed, and outputs stay in input order.
+      return_carry: return ``(carry, outputs)`` instead of ``outputs``.
+      unroll: passed to ``jax.lax.scan``.
+      learned_initial_carry: learn the initial state (a parameter ``initial_carry``
+        per carry component, shape ``(h,)``, zero-initialised, shared by the batch).
+      recurrent_dropout: variational dropout on the state entering the recurrent
+        matmul: one mask per sequence, the same at every step (Gal & Ghahramani 2016).
+        jaxrnn cells only; needs the ``"dropout"`` rng when not deterministic.
+    """
+
+    cell: nn.RNNCellBase
+    time_major: bool = False
+    reverse: bool = False
+    return_carry: bool = False
+    unroll: int = 1
+    learned_initial_carry: bool = False
+    recurrent_dropout: float = 0.0
+
+    def _initial_carry(self, initial_carry: Any, batch: int, features: int, dtype: DType) -> Any:
+        zeros = self.cell.initialize_carry(jax.random.key(0), (batch, features))
+        if initial_carry is not None:
+            expected = jax.tree_util.tree_structure(zeros)
+            found = jax.tree_util.tree_structure(initial_carry)
+            if expected != found:
+                raise ValueError(
+                    f"RNN: expected `initial_carry` with structure {expected}, got {found}"
+                )
+            for want, got in zip(
+                jax.tree_util.tree_leaves(zeros),
+                jax.tree_util.tree_leaves(initial_carry),
+                strict=True,
+            ):
+                if tuple(got.shape) != tuple(want.shape):
+                    raise ValueError(
+                        f"RNN: expected `initial_carry` leaves of shape {tuple(want.shape)}, "
+                        f"got {tuple(got.shape)}"
+                    )
+            carry = initial_carry
+        elif self.learned_initial_carry:
+            leaves, treedef = jax.tree_util.tree_flatten(zeros)
+            learned = self.param(
+                "initial_carry",
+                lambda key: {str(k): jnp.zeros(leaf.shape[-1:], leaf.dtype) for k, leaf in
+                             enumerate(leaves)},
+            )  # fmt: skip
+            carry = jax.tree_util.tree_unflatten(
+                treedef,
+                [jnp.broadcast_to(learned[str(k)], leaf.shape) for k, leaf in enumerate(leaves)],
+            )
+        else:
+            carry = zeros
+        return jax.tree_util.tree_map(lambda c: c.astype(jnp.promote_types(c.dtype, dtype)), carry)
+
+    @nn.compact
+    def __call__(
+        self,
+        x: Array,
+        seq_lengths: Array | None = None,
+        initial_carry: Any = None,
+        *,
+        deterministic: bool = True,
+        reverse: bool | None = None,
+        return_carry: bool | None = None,
+    ) -> Any:
+        """Runs the cell over ``x``.
+
+        Args:
+          x: ``(b, t, i)`` (``(t, b, i)`` if ``time_major``).
+          seq_lengths: optional ``(b,)`` integers in ``[0, t]``.
+          initial_carry: optional carry as ``cell.initialize_carry`` makes it for a
+            ``(b, i)`` step input; zeros (or the learned state) when omitted.
+          deterministic: disables recurrent dropout.
+          reverse: overrides the attribute.
+          return_carry: overrides the attribute.
+
+        Returns:
+          ``outputs (b, t, h)``, or ``(carry, outputs)`` with ``return_carry``.
+        """
+        reverse = self.reverse if reverse is None else reverse
+        return_carry = self.return_carry if return_carry is None else return_carry
+        rate = _check_rate("RNN", "recurrent_dropout", self.recurrent_dropout)
+        _check_inputs("RNN", x, self.time_major)
+        xs = x if self.time_major else jnp.swapaxes(x, 0, 1)  # (t, b, i)
+        time, batch, features = xs.shape
+        lengths = None
+        if seq_lengths is not None:
+            lengths = check_seq_lengths("RNN", seq_lengths, batch, time)
+        carry = self._initial_carry(initial_carry, batch, features, xs.dtype)
+
+        if reverse:
+            indices = None if lengths is None else reverse_indices(lengths, time)
+            xs = jnp.flip(xs, 0) if indices is None else _take_time(xs, indices)
+        valid = None
+        if lengths is not None:
+            valid = (jnp.arange(time)[:, None] < lengths[None, :])[..., None]  # (t, b, 1)
+
+        def masked(new_carry, y, old_carry, valid_t):
+            if valid_t is None:
+                return new_carry, y
+            new_carry = jax.tree_util.tree_map(
+                lambda n, o: jnp.where(valid_t, n, o), new_carry, old_carry
+            )
+            return new_carry, jnp.where(valid_t, y, jnp.zeros_like(y))
+
+        if isinstance(self.cell, RecurrentCell):
+            weights = self.cell.weights(features)
+            step = self.cell.step_fn()
+            mask = None
+            if rate > 0.0 and not deterministic:
+                keep = jax.random.bernoulli(
+                    self.make_rng("dropout"), 1.0 - rate, (batch, self.cell.hidden_size)
+                )
+                mask = keep.astype(xs.dtype) / (1.0 - rate)
+            xw = self.cell.project_inputs(weights, xs)  # (t, b, g*h): one matmul
+
+            def body(carry, inputs):
+                xw_t, valid_t = inputs
+                new_carry, y = step(weights, carry, xw_t, mask)
+                return masked(new_carry, y, carry, valid_t)
+
+            carry, ys = jax.lax.scan(body, carry, (xw, valid), unroll=self.unroll)
+        else:
+            if rate > 0.0:
+                raise ValueError(
+                    f"RNN: `recurrent_dropout` needs a jaxrnn cell, got {type(self.cell).__name__}"
+                )
+
+            def flax_body(cell, carry, inputs):
+                x_t, valid_t = inputs
+                new_carry, y = cell(carry, x_t)
+                return masked(new_carry, y, carry, valid_t)
+
+            scan = nn.scan(
+                flax_body,
+                variable_broadcast="params",
+                split_rngs={"params": False},
+                in_axes=0,
+                out_axes=0,
+                unroll=self.unroll,
+            )
+            carry, ys = scan(self.cell, carry, (xs, valid))
+
+        if reverse:
+            ys = jnp.flip(ys, 0) if indices is None else _take_time(ys, indices)
+        outputs = ys if self.time_major else jnp.swapaxes(ys, 0, 1)
+        return (carry, outputs) if return_carry else outputs
+
+
+class Bidirectional(nn.Module):
+    """Runs ``forward_rnn`` forwards and ``backward_rnn`` backwards, length-aware.
+
+    The backward pass reverses only the valid part of each sequence; its outputs come
+    back in input order, aligned with the forward ones.
+
+    Attributes:
+      forward_rnn: an ``RNN``.
+      backward_rnn: an ``RNN`` (run with ``reverse=True`` whatever its attribute).
+      merge: ``"concat"`` (features ``h_f + h_b``) or ``"sum"``.
+      return_carry: return ``((forward_carry, backward_carry), outputs)``.
+    """
+
+    forward_rnn: RNN
+    backward_rnn: RNN
+    merge: str = "concat"
+    return_carry: bool = False
+
+    @nn.compact
+    def __call__(
+        self,
+        x: Array,
+        seq_lengths: Array | None = None,
+        initial_carry: tuple[Any, Any] | None = None,
+        *,
+        deterministic: bool = True,
+    ) -> Any:
+        """Runs both directions.
+
+        Args:
+          x: ``(b, t, i)`` (or time-major, as the RNNs are configured).
+          seq_lengths: optional ``(b,)``.
+          initial_carry: optional ``(forward_carry, backward_carry)``.
+          deterministic: disables recurrent dropout.
+
+        Returns:
+          merged outputs, or ``((forward_carry, backward_carry), outputs)``.
+        """
+        if self.merge not in _MERGES:
+            raise ValueError(f"Bidirectional: expected `merge` in {_MERGES}, got {self.merge!r}")
+        fwd_init, bwd_init = (None, None) if initial_carry is None else initial_carry
+        fwd_carry, fwd = self.forward_rnn(
+            x, seq_lengths, fwd_init, deterministic=deterministic, reverse=False,
+            return_carry=True,
+        )  # fmt: skip
+        bwd_carry, bwd = self.backward_rnn(
+            x, seq_lengths, bwd_init, deterministic=deterministic, reverse=True,
+            return_carry=True,
+        )  # fmt: skip
+        outputs = jnp.concatenate([fwd, bwd], axis=-1) if self.merge == "concat" else fwd + bwd
+        return ((fwd_carry, bwd_carry), outputs) if self.return_carry else outputs
+
+
+class _Stack(nn.Module):
+    """A PyTorch-shaped stack of recurrent layers (see ``LSTM``)."""
+
+    hidden_size: int
+    num_layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0
+    recurrent_dropout: float = 0.0
+    time_major: bool = False
+    unroll: int = 1
+    kernel_init: Any = None
+    recurrent_kernel_init: Any = None
+    bias_init: Any = None
+    layer_norm: bool = False
+    weight_norm: bool = False
+    dtype: DType | None = None
+    param_dtype: DType = jnp.float32
+
+    def _cell_kwargs(self) -> dict[str, Any]:
+        kwargs = {
+            "hidden_size": self.hidden_size,
+            "layer_norm": self.layer_norm,
+            "weight_norm": self.weight_norm,
+            "dtype": self.dtype,
+            "param_dtype": self.param_dtype,
+            "recurrent_kernel_init": self.recurrent_kernel_init,
+            "bias_init": self.bias_init,
+        }
+        if self.kernel_init is not None:
+            kwargs["kernel_init"] = self.kernel_init
+        return kwargs
+
+    def make_cell(self) -> RecurrentCell:
+        """A fresh, unbound cell for one layer and direction."""
+        raise NotImplementedError
+
+    @nn.compact
+    def __call__(
+        self,
+        x: Array,
+        seq_lengths: Array | None = None,
+        initial_state: Any = None,
+        deterministic: bool = True,
+    ) -> tuple[Array, Any]:
+        """Runs every layer (both directions if bidirectional).
+
+        Args:
+          x: ``(b, t, i)`` (``(t, b, i)`` if ``time_major``).
+          seq_lengths: optional ``(b,)`` integers in ``[0, t]``.
+          initial_state: optional, shaped like the returned final state.
+          deterministic: disables dropout and recurrent dropout; when False the
+            ``"dropout"`` rng is needed.
+
+        Returns:
+          ``(outputs, final_state)``: outputs ``(b, t, d*h)`` of the last layer
+          (``d`` = 2 if bidirectional), and the final state of every layer and
+          direction as PyTorch returns it: ``(l*d, b, h)`` (an ``LSTMState`` of two such
+          for an LSTM), index ``layer * d + direction``.
+        """
+        name = type(self).__name__
+        if isinstance(self.num_layers, bool) or not isinstance(self.num_layers, int):
+            raise TypeError(f"{name}: expected an int `num_layers`, got {self.num_layers!r}")
+        if self.num_layers < 1:
+            raise ValueError(f"{name}: expected `num_layers` >= 1, got {self.num_layers}")
+        dropout = _check_rate(name, "dropout", self.dropout)
+        _check_rate(name, "recurrent_dropout", self.recurrent_dropout)
+        _check_inputs(name, x, self.time_major)
+        directions = 2 if self.bidirectional else 1
+        batch = x.shape[1] if self.time_major else x.shape[0]
+        slots = self.num_layers * directions
+
+        initial = [None] * slots
+        if initial_state is not None:
+            template = self.make_cell().initialize_carry(jax.random.key(0), (batch, 1))
+            expected_shape = (slots, batch, self.hidden_size)
+            leaves = jax.tree_util.tree_leaves(initial_state)
+            treedef = jax.tree_util.tree_structure(template)
+            if jax.tree_util.tree_structure(initial_state) != treedef:
+                raise ValueError(
+                    f"{name}: expected `initial_state` with structure {treedef}, got "
+                    f"{jax.tree_util.tree_structure(initial_state)}"
+                )
+            for leaf in leaves:
+                if tuple(leaf.shape) != expected_shape:
+                    raise ValueError(
+                        f"{name}: expected `initial_state` of shape {expected_shape} "
+                        f"(layers * directions, batch, hidden), got {tuple(leaf.shape)}"
+                    )
+            initial = [jax.tree_util.tree_map(lambda s, k=k: s[k], initial_state) for k in
+                       range(slots)]  # fmt: skip
+
+        outputs, finals = x, []
+        for layer in range(self.num_layers):
+            if layer > 0 and dropout > 0.0:
+                outputs = nn.Dropout(dropout)(outputs, deterministic=deterministic)
+            per_direction = []
+            for direction in range(directions):
+                rnn = RNN(
+                    self.make_cell(),
+                    time_major=self.time_major,
+                    reverse=direction == 1,
+                    return_carry=True,
+                    unroll=self.unroll,
+                    recurrent_dropout=self.recurrent_dropout,
+                    name=f"layer{layer}" + ("_reverse" if direction else ""),
+                )
+                carry, y = rnn(
+                    outputs,
+                    seq_lengths,
+                    initial[layer * directions + direction],
+                    deterministic=deterministic,
+                )
+                per_direction.append(y)
+                finals.append(carry)
+            outputs = jnp.concatenate(per_direction, axis=-1)
+        final_state = jax.tree_util.tree_map(lambda *c: jnp.stack(c), *finals)
+        return outputs, final_state
+
+
+class LSTM(_Stack):
+    """A stack of LSTM layers, PyTorch-shaped: ``outputs, (h_n, c_n) = layer.apply(...)``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> import jaxrnn
+      >>> lstm = jaxrnn.LSTM(hidden_size=32, num_layers=2, bidirectional=True)
+      >>> x = jnp.ones((4, 10, 8))
+      >>> variables = lstm.init(jax.random.key(0), x)
+      >>> outputs, (h_n, c_n) = lstm.apply(variables, x)
+      >>> outputs.shape, h_n.shape
+      ((4, 10, 64), (4, 4, 32))
+
+    Attributes:
+      hidden_size: ``h``.
+      num_layers: ``l``.
+      bidirectional: a backward layer beside each forward one.
+      dropout: dropout on the outputs of every layer but the last (PyTorch's).
+      recurrent_dropout: variational dropout on the recurrent state (Gal &
+        Ghahramani 2016).
+      time_major: ``(t, b, i)`` in and out.
+      unroll: passed to ``jax.lax.scan``.
+      kernel_init: see ``LSTMCell`` (None: the cell's default).
+      recurrent_kernel_init: see ``LSTMCell``.
+      bias_init: see ``LSTMCell`` (default ``lstm_bias(forget=1.0)``).
+      layer_norm: see ``LSTMCell``.
+      weight_norm: see ``LSTMCell``.
+      dtype: computation dtype.
+      param_dtype: parameter dtype.
+    """
+
+    def make_cell(self) -> RecurrentCell:
+        """A fresh LSTM cell."""
+        return LSTMCell(**self._cell_kwargs(), parent=None)
+
+
+class GRU(_Stack):
+    """A stack of GRU layers, PyTorch-shaped: ``outputs, h_n = layer.apply(...)``.
+
+    Attributes are those of ``LSTM`` plus ``reset_after`` (see ``GRUCell``; False, the
+    seeds' Cho et al. formula, by default; ``from_torch`` builds ``reset_after=True``).
+    """
+
+    reset_after: bool = False
+
+    def make_cell(self) -> RecurrentCell:
+        """A fresh GRU cell."""
+        return GRUCell(**self._cell_kwargs(), reset_after=self.reset_after, parent=None)
+
+
+class SimpleRNN(_Stack):
+    """A stack of Elman layers, PyTorch-shaped: ``outputs, h_n = layer.apply(...)``.
+
+    Attributes are those of ``LSTM`` plus ``activation`` (``"tanh"`` or ``"relu"`` or a
+    callable, see ``SimpleRNNCell``).
+    """
+
+    activation: Any = "tanh"
+
+    def make_cell(self) -> RecurrentCell:
+        """A fresh Elman cell."""
+        return SimpleRNNCell(**self._cell_kwargs(), activation=self.activation, parent=None)
+
+
+__all__ = [
+    "GRU",
+    "LSTM",
+    "RNN",
+    "Bidirectional",
+    "SimpleRNN",
+    "check_seq_lengths",
+    "reverse_indices",
+]
