@@ -1,0 +1,19 @@
+"""``python -m experiments [NAME] [--full] [--key=value ...]``; see ``--help``."""
+
+import sys
+
+from experiments import _harness, init_variance
+
+# The registry: adding an experiment is one line here.
+EXPERIMENTS = {
+    "init_variance": init_variance,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the command line; returns the exit status (0 pass, 1 claim failed, 2 usage)."""
+    return _harness.cli(EXPERIMENTS, sys.argv[1:] if argv is None else argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,333 @@
+"""Shared machinery of the experiments: typed overrides, claims, results and the report.
+
+An experiment is a module with a frozen dataclass ``Config``, the instances ``QUICK`` and
+``FULL``, and ``run(config) -> Result``. This module turns ``--key=value`` strings into a
+new config (type-checked, unknown keys rejected), writes
+``<root>/<name>/<timestamp>/results.json`` with the figures beside it, writes
+``<root>/report.md`` and runs the command line of ``python -m experiments``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import math
+import os
+import pathlib
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jax
+import numpy as np
+from matplotlib.figure import Figure
+
+RUNS_ROOT_ENV = "JAXRNN_RUNS"  # overrides the default runs root, "runs" in the cwd
+_TRUE, _FALSE = ("true", "1"), ("false", "0")
+
+
+# ---------------------------------------------------------------------------------------
+# Config overrides.
+# ---------------------------------------------------------------------------------------
+
+
+def _type_name(kind: Any) -> str:
+    return kind.__name__ if isinstance(kind, type) else str(kind)
+
+
+def _parse_value(key: str, text: str, kind: Any) -> Any:
+    """Parses ``text`` as ``kind`` (bool, int, float, str or tuple[X, ...])."""
+    if typing.get_origin(kind) is tuple:
+        args = typing.get_args(kind)
+        if len(args) != 2 or args[1] is not Ellipsis:
+            raise TypeError(f"--{key}: unsupported field type {kind}; use tuple[X, ...]")
+        items = [item.strip() for item in text.split(",")] if text.strip() else []
+        return tuple(_parse_value(key, item, args[0]) for item in items)
+    if kind is bool:
+        if text.lower() in _TRUE + _FALSE:
+            return text.lower() in _TRUE
+    elif kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    elif kind is str:
+        return text
+    else:
+        raise TypeError(f"--{key}: unsupported field type {kind}")
+    raise ValueError(f"--{key}: expected {_type_name(kind)}, got {text!r}")
+
+
+def _matches(value: Any, kind: Any) -> bool:
+    if typing.get_origin(kind) is tuple:
+        item = typing.get_args(kind)[0]
+        return isinstance(value, tuple) and all(_matches(v, item) for v in value)
+    if kind is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def check_types(config: Any) -> None:
+    """Raises ``TypeError`` naming the first field whose value has not its declared type.
+
+    For a config's ``__post_init__``: bool, int, float, str and ``tuple[X, ...]`` fields.
+    """
+    for name, kind in typing.get_type_hints(type(config)).items():
+        value = getattr(config, name)
+        if not _matches(value, kind):
+            raise TypeError(
+                f"{type(config).__name__}: expected `{name}` of type {_type_name(kind)}, "
+                f"got {value!r}"
+            )
+
+
+def parse_overrides(config: Any, argv: Sequence[str]) -> Any:
+    """Returns ``config`` with ``--key=value`` overrides applied, type-checked.
+
+    Args:
+      config: a dataclass instance (frozen or not).
+      argv: strings ``--key=value``; ``-`` in a key reads as ``_``. Booleans take
+        true/false/1/0, tuples a comma-separated list (empty for ``--key=``).
+
+    Returns:
+      A new config (``dataclasses.replace``, so the config's own checks run again).
+
+    Raises:
+      ValueError: a malformed argument, an unknown key (the message lists the known
+        ones) or a value that does not parse as the field's type.
+    """
+    hints = typing.get_type_hints(type(config))
+    known = [field.name for field in dataclasses.fields(config)]
+    changes: dict[str, Any] = {}
+    for arg in argv:
+        if not arg.startswith("--") or "=" not in arg:
+            raise ValueError(f"expected an override of the form --key=value, got {arg!r}")
+        key, text = arg[2:].split("=", 1)
+        key = key.replace("-", "_")
+        if key not in known:
+            raise ValueError(f"unknown config key {key!r}; known keys: {', '.join(known)}")
+        changes[key] = _parse_value(key, text, hints[key])
+    return dataclasses.replace(config, **changes)
+
+
+# ---------------------------------------------------------------------------------------
+# Claims and results.
+# ---------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """A published statement checked against a number measured here.
+
+    Attributes:
+      name: what is claimed, in words.
+      measured: the measured value (the worst case over seeds where there are several).
+      expected: the threshold, in words, e.g. ``"in [0.5, 2]"``.
+      passed: whether ``measured`` meets it.
+    """
+
+    name: str
+    measured: float
+    expected: str
+    passed: bool
+
+    @property
+    def status(self) -> str:
+        """``"PASS"`` or ``"FAIL"``."""
+        return "PASS" if self.passed else "FAIL"
+
+
+def within(name: str, measured: float, low: float = -math.inf, high: float = math.inf) -> Claim:
+    """A claim that ``low <= measured <= high`` (NaN fails)."""
+    measured = float(measured)
+    if math.isinf(low):
+        expected = f"<= {high:.4g}"
+    elif math.isinf(high):
+        expected = f">= {low:.4g}"
+    else:
+        expected = f"in [{low:.4g}, {high:.4g}]"
+    return Claim(name, measured, expected, bool(low <= measured <= high))
+
+
+@dataclasses.dataclass
+class Result:
+    """What ``run(config)`` returns.
+
+    Attributes:
+      name: the experiment's name (its folder under the runs root).
+      config: the resolved config.
+      seeds: the seeds used.
+      metrics: JSON-able numbers (numpy arrays allowed).
+      claims: the checked claims.
+      summary: one paragraph for the report.
+      table: a compact text table printed after the run and quoted in the report.
+      figures: file stem -> figure, saved as ``<stem>.png`` beside ``results.json``.
+    """
+
+    name: str
+    config: Any
+    seeds: tuple[int, ...]
+    metrics: dict[str, Any]
+    claims: list[Claim]
+    summary: str
+    table: str = ""
+    figures: dict[str, Figure] = dataclasses.field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        """Whether every claim passed."""
+        return all(claim.passed for claim in self.claims)
+
+
+def runs_root(root: str | os.PathLike | None = None) -> pathlib.Path:
+    """``root`` if given, else ``$JAXRNN_RUNS``, else ``runs`` in the working directory."""
+    return pathlib.Path(root if root is not None else os.environ.get(RUNS_ROOT_ENV, "runs"))
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, np.ndarray | jax.Array):
+        return np.asarray(value).tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def save(result: Result, root: str | os.PathLike | None = None) -> pathlib.Path:
+    """Writes ``results.json`` and the figures to a new ``<root>/<name>/<timestamp>/``."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    base = runs_root(root) / result.name
+    base.mkdir(parents=True, exist_ok=True)
+    run_dir, attempt = base / stamp, 0
+    while run_dir.exists():  # two runs within a second get -1, -2, ...
+        attempt += 1
+        run_dir = base / f"{stamp}-{attempt}"
+    run_dir.mkdir()
+    for stem, figure in result.figures.items():
+        figure.savefig(run_dir / f"{stem}.png", dpi=110)  # a bare Figure renders with Agg
+    record = {
+        "experiment": result.name,
+        "timestamp": stamp,
+        "config": dataclasses.asdict(result.config),
+        "seeds": list(result.seeds),
+        "passed": result.passed,
+        "claims": [{**dataclasses.asdict(c), "status": c.status} for c in result.claims],
+        "metrics": result.metrics,
+        "figures": [f"{stem}.png" for stem in result.figures],
+        "jax_version": jax.__version__,
+        "backend": jax.default_backend(),
+    }
+    (run_dir / "results.json").write_text(json.dumps(record, indent=1, default=_to_json))
+    return run_dir
+
+
+# ---------------------------------------------------------------------------------------
+# Report and summary.
+# ---------------------------------------------------------------------------------------
+
+
+def claims_table(runs: Sequence[Result]) -> str:
+    """A plain-text table: experiment | claim | measured | expected | PASS/FAIL."""
+    rows = [("experiment", "claim", "measured", "expected", "result")]
+    rows += [
+        (r.name, c.name, f"{c.measured:.4g}", c.expected, c.status) for r in runs for c in r.claims
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows
+    )
+
+
+def write_report(
+    runs: Sequence[tuple[Result, pathlib.Path]], root: str | os.PathLike | None = None
+) -> pathlib.Path:
+    """Writes ``<root>/report.md``: per experiment its paragraph, figures and claims."""
+    root = runs_root(root)
+    claims = [claim for result, _ in runs for claim in result.claims]
+    lines = [
+        "# jaxrnn experiments",
+        "",
+        f"`python -m experiments`, jax {jax.__version__} on {jax.default_backend()}: "
+        f"{sum(c.passed for c in claims)} of {len(claims)} claims pass.",
+    ]
+    for result, run_dir in runs:
+        folder = run_dir.resolve().relative_to(root.resolve()).as_posix()
+        lines += [
+            "",
+            f"## {result.name}: {'PASS' if result.passed else 'FAIL'}",
+            "",
+            result.summary,
+        ]
+        lines += ["", f"Results: `{folder}/results.json`."]
+        lines += [f"\n![{result.name} {stem}]({folder}/{stem}.png)" for stem in result.figures]
+        if result.table:
+            lines += ["", "```text", result.table, "```"]
+        lines += ["", "| claim | measured | expected | result |", "|---|---|---|---|"]
+        lines += [
+            f"| {c.name} | {c.measured:.4g} | {c.expected} | {c.status} |" for c in result.claims
+        ]
+    path = root / "report.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# ---------------------------------------------------------------------------------------
+# Command line.
+# ---------------------------------------------------------------------------------------
+
+
+def cli(experiments: Mapping[str, types.ModuleType], argv: Sequence[str]) -> int:
+    """The command line of ``python -m experiments``; returns the exit status.
+
+    0: every claim passed; 1: a claim failed; 2: a usage error (unknown experiment or
+    config key, wrongly typed value).
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments",
+        usage="%(prog)s [-h] [--list] [--full] [--runs-root DIR] [NAME] [--key=value ...]",
+        allow_abbrev=False,
+        description="Without NAME: run every experiment's quick config and write "
+        "<runs>/report.md. With NAME: run that experiment alone. Exit status 1 when a "
+        "claim fails, 2 on a usage error.",
+        epilog="Overrides: --key=value for any field of the experiment's Config, e.g. "
+        "python -m experiments init_variance --depth=30 --seeds=0,1,2",
+    )
+    parser.add_argument("name", nargs="?", metavar="NAME", help=f"one of: {', '.join(experiments)}")
+    parser.add_argument("--list", action="store_true", help="list the experiments and exit")
+    parser.add_argument("--full", action="store_true", help="the full config, not the quick one")
+    parser.add_argument(
+        "--runs-root", metavar="DIR", help=f"results folder (default ${RUNS_ROOT_ENV} or ./runs)"
+    )
+    args, overrides = parser.parse_known_args(argv)
+    if args.list:
+        for name, module in experiments.items():
+            print(f"{name:20s} {(module.__doc__ or '').strip().splitlines()[0]}")
+        return 0
+    if args.name is not None and args.name not in experiments:
+        parser.error(f"unknown experiment {args.name!r}; known: {', '.join(experiments)}")
+    if overrides and args.name is None:
+        parser.error(f"overrides {overrides} need an experiment NAME")
+    names = [args.name] if args.name else list(experiments)
+    configs = {}
+    for name in names:
+        base = experiments[name].FULL if args.full else experiments[name].QUICK
+        try:
+            configs[name] = parse_overrides(base, overrides)
+        except (ValueError, TypeError) as err:
+            parser.error(f"{name}: {err}")
+    runs = []
+    for name in names:
+        print(f"== {name} ({'full' if args.full else 'quick'}): {configs[name]}", flush=True)
+        result = experiments[name].run(configs[name])
+        run_dir = save(result, args.runs_root)
+        print(result.table, f"\nresults: {run_dir}", sep="\n", flush=True)
+        runs.append((result, run_dir))
+    if args.name is None:
+        print(f"report: {write_report(runs, args.runs_root)}")
+    print("\n" + claims_table([result for result, _ in runs]))
+    return 0 if all(result.passed for result, _ in runs) else 1

@@ -1,0 +1,271 @@
+"""Tests of the experiment harness and of the init_variance experiment (tiny configs)."""
+
+import dataclasses
+import json
+import math
+import pathlib
+import subprocess
+import sys
+import types
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments import _harness, init_variance
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+TINY = init_variance.Config(depth=6, width=32, batch=64, seeds=tuple(range(8)))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Config:
+    depth: int = 3
+    rate: float = 0.1
+    verbose: bool = False
+    name: str = "x"
+    seeds: tuple[int, ...] = (0,)
+    labels: tuple[str, ...] = ("a", "b")
+
+    def __post_init__(self):
+        _harness.check_types(self)
+
+
+# ---------------------------------------------------------------------------------------
+# parse_overrides and check_types.
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("arg", "field", "expected"),
+    [
+        ("--depth=7", "depth", 7),
+        ("--rate=3e-4", "rate", 3e-4),
+        ("--rate=2", "rate", 2.0),
+        ("--verbose=true", "verbose", True),
+        ("--verbose=True", "verbose", True),
+        ("--verbose=1", "verbose", True),
+        ("--verbose=false", "verbose", False),
+        ("--verbose=0", "verbose", False),
+        ("--name=a=b", "name", "a=b"),
+        ("--seeds=0,1, 2", "seeds", (0, 1, 2)),
+        ("--seeds=", "seeds", ()),
+        ("--labels=tanh,relu", "labels", ("tanh", "relu")),
+    ],
+)
+def test_parse_overrides_types(arg, field, expected):
+    config = _harness.parse_overrides(_Config(), [arg])
+    assert getattr(config, field) == expected
+    assert type(getattr(config, field)) is type(expected)
+
+
+def test_parse_overrides_keeps_other_fields_and_dashes():
+    config = _harness.parse_overrides(_Config(), ["--depth=5", "--rate=0.5"])
+    assert config == _Config(depth=5, rate=0.5)
+    assert _harness.parse_overrides(_Config(), []) == _Config()
+
+
+def test_parse_overrides_rejects_unknown_key():
+    with pytest.raises(ValueError, match=r"unknown config key 'dept'; known keys: depth, rate"):
+        _harness.parse_overrides(_Config(), ["--dept=3"])
+
+
+@pytest.mark.parametrize(
+    ("arg", "message"),
+    [
+        ("--depth=abc", r"--depth: expected int, got 'abc'"),
+        ("--depth=1.5", r"--depth: expected int, got '1.5'"),
+        ("--rate=fast", r"--rate: expected float, got 'fast'"),
+        ("--verbose=yes please", r"--verbose: expected bool, got 'yes please'"),
+        ("--seeds=0,x", r"--seeds: expected int, got 'x'"),
+    ],
+)
+def test_parse_overrides_rejects_wrong_type(arg, message):
+    with pytest.raises(ValueError, match=message):
+        _harness.parse_overrides(_Config(), [arg])
+
+
+@pytest.mark.parametrize("arg", ["depth=3", "--depth", "-d=3"])
+def test_parse_overrides_rejects_malformed(arg):
+    with pytest.raises(ValueError, match="--key=value"):
+        _harness.parse_overrides(_Config(), [arg])
+
+
+def test_check_types_names_the_field():
+    with pytest.raises(TypeError, match=r"expected `depth` of type int, got '3'"):
+        _Config(depth="3")
+    with pytest.raises(TypeError, match="`seeds`"):
+        _Config(seeds=(0, 1.5))
+    with pytest.raises(TypeError, match="`depth`"):
+        _Config(depth=True)
+
+
+def test_init_variance_config_rejects_unknown_names():
+    with pytest.raises(ValueError, match=r"unknown `initializers` \['xavier'\]; known: .*he"):
+        _harness.parse_overrides(init_variance.QUICK, ["--initializers=he,xavier"])
+    with pytest.raises(ValueError, match="`nonlinearities`"):
+        init_variance.Config(nonlinearities=("gelu",))
+    with pytest.raises(ValueError, match="`depth` >= 2"):
+        init_variance.Config(depth=1)
+    with pytest.raises(ValueError, match="`seeds`"):
+        init_variance.Config(seeds=())
+    with pytest.raises(ValueError, match="non-empty and distinct"):
+        init_variance.Config(initializers=("he", "he"))
+
+
+# ---------------------------------------------------------------------------------------
+# Claims, results and report.
+# ---------------------------------------------------------------------------------------
+
+
+def test_within():
+    assert _harness.within("a", 1.0, 0.5, 2.0) == _harness.Claim("a", 1.0, "in [0.5, 2]", True)
+    assert not _harness.within("a", 3.0, 0.5, 2.0).passed
+    assert _harness.within("a", 1e-30, high=1e-20).expected == "<= 1e-20"
+    assert _harness.within("a", 5.0, low=1.0).expected == ">= 1"
+    assert not _harness.within("a", math.nan, 0.0, 1.0).passed
+
+
+def _fake_experiment(passed):
+    def run(config):
+        claim = _harness.within("value is small", config.depth, high=3 if passed else 0)
+        return _harness.Result("fake", config, (0,), {"x": np.arange(3.0)}, [claim], "Fake.")
+
+    return types.SimpleNamespace(__doc__="A fake.", QUICK=_Config(), FULL=_Config(depth=9), run=run)
+
+
+@pytest.mark.parametrize(("passed", "status"), [(True, 0), (False, 1)])
+def test_cli_suite_writes_report_and_exit_status(tmp_path, capsys, passed, status):
+    assert (
+        _harness.cli({"fake": _fake_experiment(passed)}, ["--runs-root", str(tmp_path)]) == status
+    )
+    report = (tmp_path / "report.md").read_text()
+    assert "## fake: " + ("PASS" if passed else "FAIL") in report
+    assert "| value is small | 3 |" in report
+    (record,) = [json.loads(p.read_text()) for p in tmp_path.glob("fake/*/results.json")]
+    assert record["config"] == json.loads(json.dumps(dataclasses.asdict(_Config())))
+    assert record["metrics"] == {"x": [0.0, 1.0, 2.0]}
+    assert record["claims"][0]["status"] == ("PASS" if passed else "FAIL")
+    assert {"jax_version", "backend", "seeds", "timestamp"} <= set(record)
+    assert "value is small" in capsys.readouterr().out
+
+
+def test_cli_single_full_and_overrides(tmp_path, monkeypatch):
+    monkeypatch.setenv(_harness.RUNS_ROOT_ENV, str(tmp_path))
+    registry = {"fake": _fake_experiment(True)}
+    assert _harness.cli(registry, ["fake", "--full"]) == 1  # depth 9 > 3
+    assert _harness.cli(registry, ["fake", "--full", "--depth=2"]) == 0
+    assert len(list(tmp_path.glob("fake/*/results.json"))) == 2
+    assert not (tmp_path / "report.md").exists()  # only the suite writes the report
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["nope"], "unknown experiment 'nope'; known: fake"),
+        (["fake", "--dept=3"], "unknown config key 'dept'"),
+        (["--depth=3"], "need an experiment NAME"),
+    ],
+)
+def test_cli_usage_errors_exit_2(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        _harness.cli({"fake": _fake_experiment(True)}, argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_list(capsys):
+    assert _harness.cli({"fake": _fake_experiment(True)}, ["--list"]) == 0
+    assert "fake" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("arg", "message"),
+    [("--depth=abc", "--depth: expected int, got 'abc'"), ("--dept=3", "unknown config key")],
+)
+def test_command_line_rejects_bad_overrides(arg, message, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments", "init_variance", arg, f"--runs-root={tmp_path}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert not list(tmp_path.iterdir())
+
+
+# ---------------------------------------------------------------------------------------
+# init_variance on a tiny net.
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_result():
+    return init_variance.run(TINY)
+
+
+def test_init_variance_result_structure(tiny_result, tmp_path):
+    metrics = tiny_result.metrics
+    assert metrics["dtype"] == "float64"
+    assert metrics["layers"] == list(range(1, TINY.depth + 1))
+    for nl in TINY.nonlinearities:
+        for name in TINY.initializers:
+            for kind in ("preactivation", "activation", "gradient"):
+                values = metrics["log10_second_moment"][nl][name][kind]
+                assert values.shape == (len(TINY.seeds), TINY.depth)
+                assert np.all(np.isfinite(values))
+            ratio = metrics["log2_ratio"][nl][name]
+            assert np.all(np.isfinite(ratio["forward"])) and np.isfinite(ratio["forward_pooled"])
+    assert len(tiny_result.claims) == 4
+    assert all(math.isfinite(claim.measured) for claim in tiny_result.claims)
+    run_dir = _harness.save(tiny_result, tmp_path)
+    record = json.loads((run_dir / "results.json").read_text())
+    assert record["config"]["seeds"] == list(TINY.seeds)
+    assert (run_dir / "variance.png").stat().st_size > 0
+
+
+def test_init_variance_relu_he_and_lecun(tiny_result):
+    ratios = tiny_result.metrics["log2_ratio"]["relu"]
+    he, lecun = ratios["he"], ratios["lecun"]
+    steps = TINY.depth - 1
+    # Loose: at width 32 a single network's log2 ratio scatters by ~0.5.
+    assert np.all(np.abs(he["forward"]) < 1.5)
+    assert abs(he["forward_pooled"]) < 0.75
+    assert abs(lecun["forward_pooled"] + steps) < 0.75
+    # Exact: the same keys make LeCun = He / sqrt(2), and ReLU is positively homogeneous.
+    np.testing.assert_allclose(lecun["forward"], he["forward"] - steps, atol=1e-9)
+    np.testing.assert_allclose(lecun["backward"], he["backward"] - steps, atol=1e-9)
+
+
+def test_init_variance_float64_path():
+    before = jax.config.jax_enable_x64
+    # normal(0.01) with ReLU shrinks by 32e-4 / 2 per layer: 1e-80 after 30 layers, zero in
+    # float32 (smallest subnormal ~1.4e-45), finite in float64.
+    config = init_variance.Config(
+        depth=30,
+        width=32,
+        batch=8,
+        seeds=(0,),
+        nonlinearities=("relu",),
+        initializers=("normal_0.01",),
+    )
+    moments = init_variance.measure(config)["relu", "normal_0.01"]
+    assert jax.config.jax_enable_x64 == before  # the context manager, not the global flag
+    for values in moments.values():
+        assert values.dtype == np.float64
+        assert np.all(values > 0) and np.log10(values.min()) < -60
+    with jax.enable_x64(True):
+        weights = init_variance.draw_weights(jax.random.key(0), "he", 3, 4)
+        assert weights.dtype == jnp.float64
+
+
+def test_init_variance_skips_claims_it_cannot_check():
+    config = dataclasses.replace(TINY, seeds=(0,), nonlinearities=("relu",), initializers=("he",))
+    result = init_variance.run(config)
+    assert len(result.claims) == 2
+    assert all(claim.name.startswith("ReLU + He") for claim in result.claims)
+    assert "not checked (not in this config): relu + lecun, tanh + standard" in result.summary
