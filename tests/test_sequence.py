@@ -1,0 +1,373 @@
+"""Tests of jaxrnn.sequence: the scan against a Python loop, lengths, reverse, stacks."""
+
+import chex
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from conftest import tolerance
+
+import jaxrnn
+from jaxrnn import initializers as init
+
+B, T, F, H = 3, 6, 5, 4  # batch, time, input features, hidden
+LENGTHS = np.array([6, 3, 0])
+TOL = tolerance(jnp.float32)
+
+CELLS = {
+    "simple_tanh": lambda: jaxrnn.SimpleRNNCell(H),
+    "irnn": lambda: jaxrnn.SimpleRNNCell(H, activation="relu", recurrent_kernel_init="identity"),
+    "lstm": lambda: jaxrnn.LSTMCell(H),
+    "lstm_ln_wn": lambda: jaxrnn.LSTMCell(H, layer_norm=True, weight_norm=True),
+    "gru": lambda: jaxrnn.GRUCell(H),
+    "gru_reset_after": lambda: jaxrnn.GRUCell(H, reset_after=True),
+}
+
+
+@pytest.fixture
+def x():
+    return jax.random.normal(jax.random.key(1), (B, T, F))
+
+
+def _init(module, x, **kwargs):
+    return module.init(jax.random.key(0), x, **kwargs)
+
+
+def _loop(cell, cell_params, xs, carry=None):
+    """Steps ``cell`` in a Python loop over ``xs (b, t, i)``: the reference for the scan."""
+    if carry is None:
+        carry = cell.initialize_carry(jax.random.key(0), xs[:, 0].shape)
+    ys = []
+    for t in range(xs.shape[1]):
+        carry, y = cell.apply({"params": cell_params}, carry, xs[:, t])
+        ys.append(y)
+    return carry, jnp.stack(ys, axis=1)
+
+
+def _assert_tree_close(a, b, tol=TOL):
+    chex.assert_trees_all_close(a, b, **tol)
+
+
+def _rows(tree, start, stop=None):
+    """Batch rows ``start:stop`` (or the single row ``start``) of every leaf."""
+    index = start if stop is None else slice(start, stop)
+    return jax.tree_util.tree_map(lambda leaf: leaf[index], tree)
+
+
+# ---------------------------------------------------------------------------------------
+# The scan against the cell stepped in a Python loop.
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(CELLS))
+def test_scan_equals_python_loop(x, name):
+    layer = jaxrnn.RNN(CELLS[name](), return_carry=True)
+    variables = _init(layer, x)
+    carry, ys = layer.apply(variables, x)
+    ref_carry, ref_ys = _loop(CELLS[name](), variables["params"]["cell"], x)
+    _assert_tree_close(ys, ref_ys)
+    _assert_tree_close(carry, ref_carry)
+
+
+def test_flax_cell_path_equals_flax_rnn(x):
+    # A foreign cell goes through flax.linen.scan; same parameter layout as nn.RNN.
+    ours = jaxrnn.RNN(nn.LSTMCell(H), return_carry=True)
+    theirs = nn.RNN(nn.LSTMCell(H), return_carry=True)
+    variables = _init(theirs, x)
+    _assert_tree_close(ours.apply(variables, x), theirs.apply(variables, x))
+    lengths = jnp.asarray(LENGTHS)
+    carry, ys = ours.apply(variables, x, seq_lengths=lengths)
+    ref_carry, _ = theirs.apply(variables, x, seq_lengths=lengths)
+    # Flax leaves the carry of an empty sequence undefined (it picks the last step);
+    # ours is the initial carry. Compare the non-empty ones.
+    _assert_tree_close(_rows(carry, 0, 2), _rows(ref_carry, 0, 2))
+    chex.assert_trees_all_equal(
+        _rows(carry, 2), _rows(ours.cell.initialize_carry(jax.random.key(0), (1, F)), 0)
+    )
+    np.testing.assert_array_equal(ys[2], 0.0)
+
+
+def test_time_major_and_unroll(x):
+    layer = jaxrnn.RNN(jaxrnn.LSTMCell(H))
+    variables = _init(layer, x)
+    batch_major = layer.apply(variables, x)
+    time_major = jaxrnn.RNN(jaxrnn.LSTMCell(H), time_major=True).apply(
+        variables, jnp.swapaxes(x, 0, 1)
+    )
+    _assert_tree_close(jnp.swapaxes(time_major, 0, 1), batch_major)
+    unrolled = jaxrnn.RNN(jaxrnn.LSTMCell(H), unroll=4).apply(variables, x)
+    _assert_tree_close(unrolled, batch_major)
+
+
+class TestJit(chex.TestCase):
+    @chex.variants(with_jit=True, without_jit=True)
+    def test_jit_equals_no_jit(self):
+        x = jax.random.normal(jax.random.key(1), (B, T, F))
+        layer = jaxrnn.LSTM(H, num_layers=2, bidirectional=True)
+        variables = _init(layer, x)
+        lengths = jnp.asarray(LENGTHS)
+        apply = self.variant(lambda v, x, n: layer.apply(v, x, seq_lengths=n))
+        reference = jax.jit(lambda v, x, n: layer.apply(v, x, seq_lengths=n))(variables, x, lengths)
+        _assert_tree_close(apply(variables, x, lengths), reference)
+
+
+# ---------------------------------------------------------------------------------------
+# Lengths, reverse, bidirectional.
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru", "simple_tanh"])
+def test_padding_never_leaks(x, name):
+    layer = jaxrnn.RNN(CELLS[name](), return_carry=True)
+    variables = _init(layer, x)
+    lengths = jnp.asarray(LENGTHS)
+    carry, ys = layer.apply(variables, x, seq_lengths=lengths)
+    pad = jnp.arange(T)[None, :, None] >= lengths[:, None, None]
+    garbage = jnp.where(pad, 1e3 * jax.random.normal(jax.random.key(9), x.shape), x)
+    carry2, ys2 = layer.apply(variables, garbage, seq_lengths=lengths)
+    np.testing.assert_array_equal(ys2, ys)
+    chex.assert_trees_all_equal(carry2, carry)
+    np.testing.assert_array_equal(jnp.where(pad, ys, 0.0), 0.0)
+    # Each example alone, cut to its length, gives the same outputs and final carry.
+    zero = CELLS[name]().initialize_carry(jax.random.key(0), (1, F))
+    for b, n in enumerate(LENGTHS):
+        if n == 0:
+            chex.assert_trees_all_close(_rows(carry, b), _rows(zero, 0))
+            continue
+        ref_carry, ref_ys = _loop(CELLS[name](), variables["params"]["cell"], x[b : b + 1, :n])
+        _assert_tree_close(ys[b, :n], ref_ys[0])
+        _assert_tree_close(_rows(carry, b, b + 1), ref_carry)
+
+
+def test_reverse_with_lengths_equals_manual_reversal(x):
+    layer = jaxrnn.RNN(jaxrnn.GRUCell(H, reset_after=True), reverse=True, return_carry=True)
+    variables = _init(layer, x)
+    carry, ys = layer.apply(variables, x, seq_lengths=jnp.asarray(LENGTHS))
+    cell_params = variables["params"]["cell"]
+    for b, n in enumerate(LENGTHS):
+        if n == 0:
+            np.testing.assert_array_equal(ys[b], 0.0)
+            continue
+        ref_carry, ref_ys = _loop(layer.cell, cell_params, x[b : b + 1, :n][:, ::-1])
+        _assert_tree_close(ys[b, :n], ref_ys[0, ::-1])
+        np.testing.assert_array_equal(ys[b, n:], 0.0)
+        _assert_tree_close(carry[b : b + 1], ref_carry)
+
+
+@pytest.mark.parametrize("merge", ["concat", "sum"])
+def test_bidirectional_with_lengths(x, merge):
+    layer = jaxrnn.Bidirectional(
+        jaxrnn.RNN(jaxrnn.LSTMCell(H)), jaxrnn.RNN(jaxrnn.LSTMCell(H)), merge=merge,
+        return_carry=True,
+    )  # fmt: skip
+    variables = _init(layer, x)
+    (fwd_carry, bwd_carry), ys = layer.apply(variables, x, seq_lengths=jnp.asarray(LENGTHS))
+    params = variables["params"]
+    cell = jaxrnn.LSTMCell(H)
+    for b, n in enumerate(LENGTHS[:2]):
+        f_carry, f_ys = _loop(cell, params["forward_rnn"]["cell"], x[b : b + 1, :n])
+        b_carry, b_ys = _loop(cell, params["backward_rnn"]["cell"], x[b : b + 1, :n][:, ::-1])
+        b_ys = b_ys[:, ::-1]
+        expected = jnp.concatenate([f_ys, b_ys], -1) if merge == "concat" else f_ys + b_ys
+        _assert_tree_close(ys[b, :n], expected[0])
+        _assert_tree_close(_rows(fwd_carry, b, b + 1), f_carry)
+        _assert_tree_close(_rows(bwd_carry, b, b + 1), b_carry)
+
+
+@pytest.mark.parametrize("stack", ["lstm", "gru", "simple"])
+def test_stack_equals_manual_composition(x, stack):
+    cls, cell = {
+        "lstm": (jaxrnn.LSTM, lambda: jaxrnn.LSTMCell(H)),
+        "gru": (jaxrnn.GRU, lambda: jaxrnn.GRUCell(H)),
+        "simple": (jaxrnn.SimpleRNN, lambda: jaxrnn.SimpleRNNCell(H)),
+    }[stack]
+    layer = cls(H, num_layers=2, bidirectional=True)
+    variables = _init(layer, x)
+    lengths = jnp.asarray(LENGTHS)
+    outputs, final = layer.apply(variables, x, seq_lengths=lengths)
+    params = variables["params"]
+    inputs, finals = x, []
+    for k in range(2):
+        per_direction = []
+        for suffix, reverse in (("", False), ("_reverse", True)):
+            rnn = jaxrnn.RNN(cell(), reverse=reverse, return_carry=True)
+            carry, ys = rnn.apply({"params": params[f"layer{k}{suffix}"]}, inputs, lengths)
+            per_direction.append(ys)
+            finals.append(carry)
+        inputs = jnp.concatenate(per_direction, -1)
+    _assert_tree_close(outputs, inputs)
+    _assert_tree_close(final, jax.tree_util.tree_map(lambda *c: jnp.stack(c), *finals))
+    assert outputs.shape == (B, T, 2 * H)
+    leaves = jax.tree_util.tree_leaves(final)
+    assert all(leaf.shape == (4, B, H) for leaf in leaves)
+
+
+# ---------------------------------------------------------------------------------------
+# Initial state: given, learned.
+# ---------------------------------------------------------------------------------------
+
+
+def test_initial_carry(x):
+    layer = jaxrnn.RNN(jaxrnn.LSTMCell(H), return_carry=True)
+    variables = _init(layer, x)
+    k1, k2 = jax.random.split(jax.random.key(3))
+    start = jaxrnn.LSTMState(jax.random.normal(k1, (B, H)), jax.random.normal(k2, (B, H)))
+    carry, ys = layer.apply(variables, x, initial_carry=start)
+    ref_carry, ref_ys = _loop(jaxrnn.LSTMCell(H), variables["params"]["cell"], x, start)
+    _assert_tree_close((carry, ys), (ref_carry, ref_ys))
+    # A stack takes PyTorch-shaped (layers * directions, b, h) initial states.
+    stack = jaxrnn.LSTM(H, num_layers=1)
+    stack_vars = {"params": {"layer0": variables["params"]}}
+    outputs, final = stack.apply(
+        stack_vars, x, initial_state=jax.tree_util.tree_map(lambda s: s[None], start)
+    )
+    _assert_tree_close(outputs, ys)
+    _assert_tree_close(final, jax.tree_util.tree_map(lambda s: s[None], carry))
+
+
+def test_learned_initial_carry(x):
+    layer = jaxrnn.RNN(jaxrnn.GRUCell(H), learned_initial_carry=True)
+    variables = _init(layer, x)
+    learned = variables["params"]["initial_carry"]
+    np.testing.assert_array_equal(learned["0"], np.zeros(H))
+    plain = jaxrnn.RNN(jaxrnn.GRUCell(H))
+    _assert_tree_close(
+        layer.apply(variables, x), plain.apply({"params": {"cell": variables["params"]["cell"]}}, x)
+    )
+    h0 = jnp.linspace(-1.0, 1.0, H)
+    params = {**variables["params"], "initial_carry": {"0": h0}}
+    _, ref_ys = _loop(jaxrnn.GRUCell(H), params["cell"], x, jnp.broadcast_to(h0, (B, H)))
+    _assert_tree_close(layer.apply({"params": params}, x), ref_ys)
+    grads = jax.grad(lambda p: jnp.sum(layer.apply({"params": p}, x) ** 2))(params)
+    assert float(jnp.abs(grads["initial_carry"]["0"]).sum()) > 0
+
+
+# ---------------------------------------------------------------------------------------
+# Dropout.
+# ---------------------------------------------------------------------------------------
+
+
+def test_dropout_off_when_deterministic_and_rate_zero_is_no_op(x):
+    plain = jaxrnn.LSTM(H, num_layers=2)
+    noisy = jaxrnn.LSTM(H, num_layers=2, dropout=0.5, recurrent_dropout=0.5)
+    variables = _init(plain, x)
+    reference = plain.apply(variables, x)
+    _assert_tree_close(noisy.apply(variables, x, deterministic=True), reference)
+    rngs = {"dropout": jax.random.key(5)}
+    _assert_tree_close(plain.apply(variables, x, deterministic=False, rngs=rngs), reference)
+    dropped = noisy.apply(variables, x, deterministic=False, rngs=rngs)
+    assert not np.allclose(dropped[0], reference[0])
+
+
+def test_recurrent_dropout_mask_is_the_same_at_every_step():
+    # Identity cell: h_t = x_t + m * h_{t-1}, with x_0 = 1 and x_t = 0 afterwards, so
+    # h_t = m^t elementwise iff the mask m is the same at every step.
+    hidden, rate, steps = 64, 0.5, 5
+    cell = jaxrnn.SimpleRNNCell(hidden, activation="identity", kernel_init="identity",
+                                recurrent_kernel_init="identity")  # fmt: skip
+    layer = jaxrnn.RNN(cell, recurrent_dropout=rate)
+    x = jnp.zeros((2, steps, hidden)).at[:, 0].set(1.0)
+    variables = _init(layer, x)
+    ys = layer.apply(variables, x, deterministic=False, rngs={"dropout": jax.random.key(7)})
+    mask = ys[:, 1]  # m * h_0 = m
+    assert set(np.unique(np.asarray(mask)).tolist()) == {0.0, 1.0 / (1.0 - rate)}
+    for t in range(1, steps):
+        np.testing.assert_allclose(ys[:, t], mask**t, rtol=1e-6)
+    assert not np.array_equal(mask[0], mask[1])  # one mask per sequence
+
+
+# ---------------------------------------------------------------------------------------
+# Gradients.
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru", "gru_reset_after", "simple_tanh"])
+def test_check_grads_float64(name):
+    from jax.test_util import check_grads
+
+    with jax.enable_x64(True):
+        cell = CELLS[name]().clone(param_dtype=jnp.float64)
+        layer = jaxrnn.RNN(cell, reverse=True)
+        x = jax.random.normal(jax.random.key(1), (2, 4, 3), jnp.float64)
+        variables = layer.init(jax.random.key(0), x)
+        lengths = jnp.array([4, 2])
+
+        @jax.jit
+        def loss(params, x):
+            return jnp.sum(jnp.sin(layer.apply({"params": params}, x, seq_lengths=lengths)))
+
+        check_grads(loss, (variables["params"], x), order=1, modes=("rev",))
+
+
+# ---------------------------------------------------------------------------------------
+# Bad input: clear errors at trace time.
+# ---------------------------------------------------------------------------------------
+
+
+def _bad_inputs():
+    x = jnp.ones((B, T, F))
+    rnn = jaxrnn.RNN(jaxrnn.LSTMCell(H))
+    variables = rnn.init(jax.random.key(0), x)
+    stack = jaxrnn.LSTM(H)
+    stack_vars = stack.init(jax.random.key(0), x)
+    zero = jnp.zeros((B, H))
+    return [
+        (lambda: rnn.apply(variables, x[0]), ValueError, "rank 3"),
+        (lambda: rnn.apply(variables, jnp.ones((B, T, F + 2))), ValueError, "input feature"),
+        (lambda: rnn.apply(variables, x, jnp.ones(B)), TypeError, "integer `seq_lengths`"),
+        (lambda: rnn.apply(variables, x, jnp.array([1, 2, 9])), ValueError, r"in \[0, 6\]"),
+        (lambda: rnn.apply(variables, x, jnp.array([1, -1, 2])), ValueError, r"in \[0, 6\]"),
+        (lambda: rnn.apply(variables, x, jnp.array([1, 2])), ValueError, r"shape \(3,\)"),
+        (lambda: rnn.apply(variables, x, None, zero), ValueError, "`initial_carry`"),
+        (
+            lambda: rnn.apply(variables, x, None, jaxrnn.LSTMState(zero[:1], zero)),
+            ValueError,
+            "`initial_carry` leaves of shape",
+        ),
+        (
+            lambda: stack.apply(stack_vars, x, initial_state=jaxrnn.LSTMState(zero, zero)),
+            ValueError,
+            "layers \\* directions",
+        ),
+        (lambda: jaxrnn.LSTM(H, num_layers=0).init(jax.random.key(0), x), ValueError,
+         "`num_layers` >= 1"),
+        (lambda: jaxrnn.LSTM(H, dropout=1.5).init(jax.random.key(0), x), ValueError,
+         "`dropout` in"),
+        (lambda: jaxrnn.RNN(nn.GRUCell(H), recurrent_dropout=0.2).init(jax.random.key(0), x),
+         ValueError, "needs a jaxrnn cell"),
+        (
+            lambda: jaxrnn.Bidirectional(
+                jaxrnn.RNN(jaxrnn.GRUCell(H)), jaxrnn.RNN(jaxrnn.GRUCell(H)), merge="avg"
+            ).init(jax.random.key(0), x),
+            ValueError,
+            "`merge`",
+        ),
+        (lambda: jaxrnn.LSTMCell(0).init(jax.random.key(0), zero, x[:, 0]), ValueError,
+         "`hidden_size`"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("index", range(14))
+def test_bad_input(index):
+    make, error, match = _bad_inputs()[index]
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_lengths_are_checked_under_jit_only_for_shape_and_dtype(x):
+    layer = jaxrnn.RNN(jaxrnn.GRUCell(H))
+    variables = _init(layer, x)
+    with pytest.raises(TypeError, match="integer `seq_lengths`"):
+        jax.jit(lambda n: layer.apply(variables, x, n))(jnp.ones(B))
+    ys = jax.jit(lambda n: layer.apply(variables, x, n))(jnp.asarray(LENGTHS))
+    assert ys.shape == (B, T, H)
+
+
+def test_initializers_by_name_reach_the_cells(x):
+    layer = jaxrnn.LSTM(H, recurrent_kernel_init=("per_gate", {"init": ("identity", {}),
+                        "num_gates": 4}), bias_init=init.chrono(t_max=20))  # fmt: skip
+    params = _init(layer, x)["params"]["layer0"]["cell"]
+    np.testing.assert_array_equal(params["recurrent_kernel"], np.tile(np.eye(H), (1, 4)))
+    b_i, b_f, _, _ = np.split(np.asarray(params["bias"]), 4)
+    np.testing.assert_array_equal(b_i, -b_f)
