@@ -1,6 +1,6 @@
 """jaxrnn: recurrent networks in JAX, from initialisation to training."""
 
-from jaxrnn import initializers
+from jaxrnn import initializers, interop
 from jaxrnn.cells import GRUCell, LSTMCell, LSTMState, RecurrentCell, SimpleRNNCell
 from jaxrnn.sequence import GRU, LSTM, RNN, Bidirectional, SimpleRNN
 from jaxrnn.typing import Initializer
@@ -20,4 +20,5 @@ __all__ = [
     "SimpleRNN",
     "SimpleRNNCell",
     "initializers",
+    "interop",
 ]

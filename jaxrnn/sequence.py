@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrnn.cells import GRUCell, LSTMCell, RecurrentCell, SimpleRNNCell
+from jaxrnn.cells import GRUCell, LSTMCell, LSTMState, RecurrentCell, SimpleRNNCell
 from jaxrnn.typing import Array, DType
 
 _MERGES = ("concat", "sum")
@@ -90,6 +90,18 @@ def reverse_indices(seq_lengths: Array, time: int) -> Array:
     return jnp.where(t < lengths, lengths - 1 - t, t)
 
 
+def _as_carry(template: Any, carry: Any) -> Any:
+    """Accepts a plain ``(h, c)`` tuple where the cell's carry is an ``LSTMState``."""
+    if (
+        isinstance(template, LSTMState)
+        and not isinstance(carry, LSTMState)
+        and isinstance(carry, tuple | list)
+        and len(carry) == 2
+    ):
+        return LSTMState(*carry)
+    return carry
+
+
 def _take_time(xs: Array, indices: Array) -> Array:
     """``xs (t, b, ...)`` gathered along time with per-example ``indices (t, b)``."""
     expand = indices.reshape(indices.shape + (1,) * (xs.ndim - 2))
@@ -134,6 +146,7 @@ class RNN(nn.Module):
 
     def _initial_carry(self, initial_carry: Any, batch: int, features: int, dtype: DType) -> Any:
         zeros = self.cell.initialize_carry(jax.random.key(0), (batch, features))
+        initial_carry = _as_carry(zeros, initial_carry)
         if initial_carry is not None:
             expected = jax.tree_util.tree_structure(zeros)
             found = jax.tree_util.tree_structure(initial_carry)
@@ -389,6 +402,7 @@ class _Stack(nn.Module):
         initial = [None] * slots
         if initial_state is not None:
             template = self.make_cell().initialize_carry(jax.random.key(0), (batch, 1))
+            initial_state = _as_carry(template, initial_state)
             expected_shape = (slots, batch, self.hidden_size)
             leaves = jax.tree_util.tree_leaves(initial_state)
             treedef = jax.tree_util.tree_structure(template)

@@ -224,6 +224,10 @@ def test_initial_carry(x):
     )
     _assert_tree_close(outputs, ys)
     _assert_tree_close(final, jax.tree_util.tree_map(lambda s: s[None], carry))
+    # A plain (h, c) tuple, as PyTorch users pass it, is accepted too.
+    as_tuple = stack.apply(stack_vars, x, initial_state=(start.h[None], start.c[None]))
+    _assert_tree_close(as_tuple, (outputs, final))
+    _assert_tree_close(layer.apply(variables, x, initial_carry=tuple(start)), (carry, ys))
 
 
 def test_learned_initial_carry(x):
