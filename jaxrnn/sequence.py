@@ -190,8 +190,9 @@ class RNN(nn.Module):
         deterministic: bool = True,
         reverse: bool | None = None,
         return_carry: bool | None = None,
+        hidden_probe: Array | None = None,
     ) -> Any:
-        """Runs the cell over ``x``.
+        r"""Runs the cell over ``x``.
 
         Args:
           x: ``(b, t, i)`` (``(t, b, i)`` if ``time_major``).
@@ -201,6 +202,10 @@ class RNN(nn.Module):
           deterministic: disables recurrent dropout.
           reverse: overrides the attribute.
           return_carry: overrides the attribute.
+          hidden_probe: optional, shaped like the outputs: added to the hidden state
+            :math:`h_t` right after each step, so that its gradient is
+            :math:`\partial L / \partial h_t` through every later step (the hook of
+            ``jaxrnn.diagnostics.hidden_gradient_norms``; pass zeros). jaxrnn cells only.
 
         Returns:
           ``outputs (b, t, h)``, or ``(carry, outputs)`` with ``return_carry``.
@@ -231,6 +236,23 @@ class RNN(nn.Module):
             )
             return new_carry, jnp.where(valid_t, y, jnp.zeros_like(y))
 
+        if hidden_probe is not None:
+            if not isinstance(self.cell, RecurrentCell):
+                raise ValueError(
+                    f"RNN: `hidden_probe` needs a jaxrnn cell, got {type(self.cell).__name__}"
+                )
+            probe = hidden_probe if self.time_major else jnp.swapaxes(hidden_probe, 0, 1)
+            if probe.shape != (time, batch, self.cell.hidden_size):
+                raise ValueError(
+                    "RNN: expected `hidden_probe` shaped like the outputs, "
+                    f"{(batch, time, self.cell.hidden_size)} batch-major, got "
+                    f"{tuple(hidden_probe.shape)}"
+                )
+            if reverse:
+                probe = jnp.flip(probe, 0) if indices is None else _take_time(probe, indices)
+        else:
+            probe = None
+
         if isinstance(self.cell, RecurrentCell):
             weights = self.cell.weights(features)
             step = self.cell.step_fn()
@@ -243,11 +265,14 @@ class RNN(nn.Module):
             xw = self.cell.project_inputs(weights, xs)  # (t, b, g*h): one matmul
 
             def body(carry, inputs):
-                xw_t, valid_t = inputs
+                xw_t, valid_t, probe_t = inputs
                 new_carry, y = step(weights, carry, xw_t, mask)
+                if probe_t is not None:
+                    y = y + probe_t
+                    new_carry = new_carry._replace(h=y) if isinstance(new_carry, LSTMState) else y
                 return masked(new_carry, y, carry, valid_t)
 
-            carry, ys = jax.lax.scan(body, carry, (xw, valid), unroll=self.unroll)
+            carry, ys = jax.lax.scan(body, carry, (xw, valid, probe), unroll=self.unroll)
         else:
             if rate > 0.0:
                 raise ValueError(
@@ -371,6 +396,7 @@ class _Stack(nn.Module):
         seq_lengths: Array | None = None,
         initial_state: Any = None,
         deterministic: bool = True,
+        hidden_probes: Array | None = None,
     ) -> tuple[Array, Any]:
         """Runs every layer (both directions if bidirectional).
 
@@ -380,6 +406,9 @@ class _Stack(nn.Module):
           initial_state: optional, shaped like the returned final state.
           deterministic: disables dropout and recurrent dropout; when False the
             ``"dropout"`` rng is needed.
+          hidden_probes: optional ``(l*d, b, t, h)`` (``(l*d, t, b, h)`` if
+            ``time_major``): each slice is the ``hidden_probe`` of one layer and
+            direction (see ``RNN``), index ``layer * d + direction``.
 
         Returns:
           ``(outputs, final_state)``: outputs ``(b, t, d*h)`` of the last layer
@@ -420,6 +449,11 @@ class _Stack(nn.Module):
             initial = [jax.tree_util.tree_map(lambda s, k=k: s[k], initial_state) for k in
                        range(slots)]  # fmt: skip
 
+        if hidden_probes is not None and hidden_probes.shape[0] != slots:
+            raise ValueError(
+                f"{name}: expected `hidden_probes` with a leading axis of {slots} "
+                f"(layers * directions), got shape {tuple(hidden_probes.shape)}"
+            )
         outputs, finals = x, []
         for layer in range(self.num_layers):
             if layer > 0 and dropout > 0.0:
@@ -435,11 +469,13 @@ class _Stack(nn.Module):
                     recurrent_dropout=self.recurrent_dropout,
                     name=f"layer{layer}" + ("_reverse" if direction else ""),
                 )
+                slot = layer * directions + direction
                 carry, y = rnn(
                     outputs,
                     seq_lengths,
-                    initial[layer * directions + direction],
+                    initial[slot],
                     deterministic=deterministic,
+                    hidden_probe=None if hidden_probes is None else hidden_probes[slot],
                 )
                 per_direction.append(y)
                 finals.append(carry)
