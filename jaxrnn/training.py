@@ -1,0 +1,575 @@
+r"""Training: the optax chain (clip, then Adam), a guarded jitted step, and ``fit``.
+
+The design's optimiser is ``optax.chain(optax.clip_by_global_norm(c), optax.adam(lr))``:
+gradient-norm clipping (Pascanu et al. 2013, Algorithm 1) *ahead of* Adam, so that one
+exploding gradient is scaled down before it reaches Adam's moment estimates. Clipping
+after Adam would let a single norm-1e6 gradient inflate the second-moment estimate
+:math:`v` and shrink every later update by orders of magnitude.
+
+``make_train_step`` builds a jitted ``step(state, batch) -> (state, metrics)`` reporting
+the loss, the global gradient norm before and after clipping, whether it clipped, and
+the parameter norm. A step whose loss or gradients are not finite leaves the parameters
+and the optimizer state bit-identical and is counted; ``fit`` stops with
+``NonFiniteError`` after ``max_nonfinite_steps`` such steps in a row.
+
+Several seeds train in one program by ``jax.vmap`` over the state (``num_seeds``), and
+data parallelism over devices comes from ``jaxrnn.parallel`` (a sharded batch and
+replicated parameters; XLA inserts the gradient all-reduce).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import math
+import pathlib
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxrnn.typing import Array
+
+_CLIPPINGS = ("global_norm", "elementwise", "none")
+_OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+_SCHEDULES = ("constant", "cosine", "warmup_cosine", "linear")
+
+
+class NonFiniteError(RuntimeError):
+    """Training stopped after too many consecutive non-finite steps."""
+
+
+# ---------------------------------------------------------------------------------------
+# Optimisers.
+# ---------------------------------------------------------------------------------------
+
+
+class ClippedNormState(NamedTuple):
+    """State of ``record_clipped_norm``: the global norm of the last updates it saw."""
+
+    clipped_grad_norm: Array
+
+
+def record_clipped_norm() -> optax.GradientTransformation:
+    """Identity transformation that records the global norm of what passes through.
+
+    Placed right after the clipping transformation, its state holds the norm of the
+    clipped gradient, which the train step reports (``optax.tree_utils.tree_get``).
+
+    Returns:
+      An ``optax.GradientTransformation`` leaving updates unchanged.
+    """
+
+    def init(params):
+        del params
+        return ClippedNormState(jnp.zeros((), jnp.float32))
+
+    def update(updates, state, params=None):
+        del state, params
+        return updates, ClippedNormState(optax.global_norm(updates).astype(jnp.float32))
+
+    return optax.GradientTransformation(init, update)
+
+
+def _schedule(
+    learning_rate: float | optax.Schedule,
+    schedule: str | None,
+    total_steps: int | None,
+    warmup_steps: int,
+) -> float | optax.Schedule:
+    if callable(learning_rate):
+        if schedule not in (None, "constant"):
+            raise ValueError(
+                "make_optimizer: `schedule` must be None when `learning_rate` is already a "
+                f"schedule, got {schedule!r}"
+            )
+        return learning_rate
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, int | float):
+        raise TypeError(
+            f"make_optimizer: expected `learning_rate` to be a number or an optax schedule, "
+            f"got {learning_rate!r}"
+        )
+    if not learning_rate > 0:
+        raise ValueError(f"make_optimizer: expected `learning_rate` > 0, got {learning_rate}")
+    if schedule in (None, "constant"):
+        return float(learning_rate)
+    if schedule not in _SCHEDULES:
+        raise ValueError(f"make_optimizer: expected `schedule` in {_SCHEDULES}, got {schedule!r}")
+    if not isinstance(total_steps, int) or total_steps <= warmup_steps or warmup_steps < 0:
+        raise ValueError(
+            "make_optimizer: a schedule needs int `total_steps` > `warmup_steps` >= 0, got "
+            f"total_steps={total_steps!r}, warmup_steps={warmup_steps!r}"
+        )
+    if schedule == "cosine":
+        return optax.cosine_decay_schedule(learning_rate, total_steps)
+    if schedule == "linear":
+        return optax.linear_schedule(learning_rate, 0.0, total_steps)
+    return optax.warmup_cosine_decay_schedule(0.0, learning_rate, warmup_steps, total_steps)
+
+
+def make_optimizer(
+    learning_rate: float | optax.Schedule,
+    max_grad_norm: float | None = 1.0,
+    *,
+    clipping: str = "global_norm",
+    optimizer: str = "adam",
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    momentum: float = 0.9,
+    nesterov: bool = False,
+    decay: float = 0.9,
+    weight_decay: float = 1e-4,
+    schedule: str | None = None,
+    total_steps: int | None = None,
+    warmup_steps: int = 0,
+) -> optax.GradientTransformation:
+    r"""The training optimiser: clipping, then the update rule.
+
+    By default ``optax.chain(optax.clip_by_global_norm(max_grad_norm), optax.adam(lr))``
+    (with ``record_clipped_norm`` between them). Pascanu et al.'s Algorithm 1:
+
+    .. math::
+        g \leftarrow \frac{c}{\|g\|} g \quad \text{if } \|g\| \ge c,
+
+    with :math:`c` suggested between 0.5 and 10 times the average gradient norm.
+
+    Args:
+      learning_rate: a float or an optax schedule.
+      max_grad_norm: ``c``: the global-norm threshold, or the elementwise bound for
+        ``clipping="elementwise"``; ignored for ``clipping="none"``.
+      clipping: ``"global_norm"`` (default), ``"elementwise"`` (each gradient entry
+        clipped to ``[-c, c]``, as in Arjovsky et al.'s uRNN experiments) or ``"none"``.
+      optimizer: ``"adam"``, ``"adamw"`` (decoupled ``weight_decay``), ``"sgd"`` (with
+        ``momentum``, optionally ``nesterov``: seed 002) or ``"rmsprop"`` (``decay``,
+        ``eps``; the optimiser of the copy and adding problem papers).
+      b1: Adam's first-moment decay.
+      b2: Adam's second-moment decay.
+      eps: Adam's / RMSprop's epsilon.
+      momentum: SGD momentum (0 for plain SGD).
+      nesterov: Nesterov momentum for SGD.
+      decay: RMSprop's squared-gradient decay.
+      weight_decay: AdamW's decoupled weight decay.
+      schedule: ``None`` / ``"constant"``, ``"cosine"``, ``"warmup_cosine"`` or
+        ``"linear"`` (to zero), over ``total_steps``.
+      total_steps: length of the schedule.
+      warmup_steps: linear warm-up steps of ``"warmup_cosine"``.
+
+    Returns:
+      An ``optax.GradientTransformation``.
+
+    Raises:
+      ValueError: unknown ``clipping``, ``optimizer`` or ``schedule``, a non-positive
+        learning rate or threshold.
+
+    References:
+      Pascanu, Mikolov & Bengio, "On the difficulty of training recurrent neural
+      networks", ICML 2013, arXiv:1211.5063. Kingma & Ba, "Adam", ICLR 2015.
+    """
+    if clipping not in _CLIPPINGS:
+        raise ValueError(f"make_optimizer: expected `clipping` in {_CLIPPINGS}, got {clipping!r}")
+    if optimizer not in _OPTIMIZERS:
+        raise ValueError(
+            f"make_optimizer: expected `optimizer` in {_OPTIMIZERS}, got {optimizer!r}"
+        )
+    lr = _schedule(learning_rate, schedule, total_steps, warmup_steps)
+    chain = []
+    if clipping != "none":
+        if max_grad_norm is None or not max_grad_norm > 0:
+            raise ValueError(
+                f"make_optimizer: expected `max_grad_norm` > 0 with clipping={clipping!r}, "
+                f"got {max_grad_norm!r}"
+            )
+        if clipping == "global_norm":
+            chain.append(optax.clip_by_global_norm(max_grad_norm))
+        else:
+            chain.append(optax.clip(max_grad_norm))
+    chain.append(record_clipped_norm())
+    if optimizer == "adam":
+        chain.append(optax.adam(lr, b1=b1, b2=b2, eps=eps))
+    elif optimizer == "adamw":
+        chain.append(optax.adamw(lr, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay))
+    elif optimizer == "sgd":
+        chain.append(optax.sgd(lr, momentum=momentum or None, nesterov=nesterov))
+    else:
+        chain.append(optax.rmsprop(lr, decay=decay, eps=eps))
+    return optax.chain(*chain)
+
+
+# ---------------------------------------------------------------------------------------
+# Train state and step.
+# ---------------------------------------------------------------------------------------
+
+
+class TrainState(flax.struct.PyTreeNode):
+    """Everything a run needs to continue bit-identically: a pytree of arrays.
+
+    Attributes:
+      step: int32 scalar, the number of steps taken (skipped non-finite ones included).
+      params: the parameters.
+      opt_state: the optimizer state.
+      rng: uint32 raw key data (``jax.random.key_data``) of the step rng stream.
+      nonfinite_streak: int32, consecutive non-finite steps up to now.
+      nonfinite_total: int32, all non-finite (skipped) steps.
+    """
+
+    step: Array
+    params: Any
+    opt_state: Any
+    rng: Array
+    nonfinite_streak: Array
+    nonfinite_total: Array
+
+    @classmethod
+    def create(cls, params: Any, optimizer: optax.GradientTransformation, key: Array) -> TrainState:
+        """A fresh state at step 0.
+
+        Args:
+          params: the initial parameters.
+          optimizer: the optax transformation (its ``init`` makes ``opt_state``).
+          key: a PRNG key (typed or raw) for dropout and other per-step randomness.
+
+        Returns:
+          The state.
+        """
+        if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+            key = jax.random.key_data(key)
+        return cls(
+            step=jnp.zeros((), jnp.int32),
+            params=params,
+            opt_state=optimizer.init(params),
+            rng=jnp.asarray(key),
+            nonfinite_streak=jnp.zeros((), jnp.int32),
+            nonfinite_total=jnp.zeros((), jnp.int32),
+        )
+
+
+def _select(keep_new: Array, new: Any, old: Any) -> Any:
+    return jax.tree_util.tree_map(lambda n, o: jnp.where(keep_new, n, o), new, old)
+
+
+def make_train_step(
+    loss_fn: Callable[..., Any],
+    optimizer: optax.GradientTransformation,
+    *,
+    num_seeds: int | None = None,
+    shared_batch: bool = False,
+    jit: bool = True,
+) -> Callable[[TrainState, Any], tuple[TrainState, dict[str, Array]]]:
+    r"""Builds ``step(state, batch) -> (state, metrics)``.
+
+    ``loss_fn(params, batch, rng)`` returns a scalar loss or ``(loss, aux)`` with
+    ``aux`` a dict of scalar metrics. The step splits ``state.rng``, differentiates,
+    applies ``optimizer`` and, when the loss or the gradient norm is not finite, keeps
+    the old parameters and optimizer state (selected, not zero-updated, so they stay
+    bit-identical; unlike ``optax.apply_if_finite``, which lets non-finite updates
+    through after a number of errors).
+
+    Metrics: ``loss``, ``grad_norm`` (:math:`\|g\|` before clipping),
+    ``clipped_grad_norm`` (after), ``clipped`` (bool), ``param_norm``, ``nonfinite``
+    (bool), ``nonfinite_streak``, and ``aux``'s entries.
+
+    Args:
+      loss_fn: ``(params, batch, rng) -> loss`` or ``(loss, aux)``.
+      optimizer: e.g. ``make_optimizer(...)``. Any optax transformation works; the
+        clipped norm is read from ``record_clipped_norm``'s state when present, else it
+        equals ``grad_norm``.
+      num_seeds: if set, ``state`` has a leading axis of this size (one run per seed,
+        e.g. from ``jax.vmap(TrainState.create, ...)``) and the step is vmapped over it.
+      shared_batch: with ``num_seeds``: one batch for every seed instead of a batch
+        with a leading seed axis.
+      jit: wrap in ``jax.jit``.
+
+    Returns:
+      The step function.
+    """
+
+    def step(state: TrainState, batch: Any) -> tuple[TrainState, dict[str, Array]]:
+        rng, step_rng = jax.random.split(jax.random.wrap_key_data(state.rng))
+
+        def loss_and_aux(params):
+            out = loss_fn(params, batch, step_rng)
+            return out if isinstance(out, tuple) else (out, {})
+
+        (loss, aux), grads = jax.value_and_grad(loss_and_aux, has_aux=True)(state.params)
+        grad_norm = optax.global_norm(grads)
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        clipped_norm = optax.tree_utils.tree_get(opt_state, "clipped_grad_norm", grad_norm)
+        finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
+        params = _select(finite, params, state.params)
+        opt_state = _select(finite, opt_state, state.opt_state)
+        streak = jnp.where(finite, 0, state.nonfinite_streak + 1).astype(jnp.int32)
+        new_state = state.replace(
+            step=state.step + 1,
+            params=params,
+            opt_state=opt_state,
+            rng=jax.random.key_data(rng),
+            nonfinite_streak=streak,
+            nonfinite_total=state.nonfinite_total + (~finite).astype(jnp.int32),
+        )
+        metrics = {
+            "loss": loss,
+            "grad_norm": grad_norm,
+            "clipped_grad_norm": clipped_norm.astype(grad_norm.dtype),
+            "clipped": clipped_norm < grad_norm,
+            "param_norm": optax.global_norm(params),
+            "nonfinite": ~finite,
+            "nonfinite_streak": streak,
+            **aux,
+        }
+        return new_state, metrics
+
+    if num_seeds is not None:
+        if isinstance(num_seeds, bool) or not isinstance(num_seeds, int) or num_seeds < 1:
+            raise ValueError(f"make_train_step: expected `num_seeds` >= 1, got {num_seeds!r}")
+        step = jax.vmap(step, in_axes=(0, None if shared_batch else 0))
+    return jax.jit(step) if jit else step
+
+
+# ---------------------------------------------------------------------------------------
+# Data order and fit.
+# ---------------------------------------------------------------------------------------
+
+
+def array_batches(
+    arrays: Mapping[str, Any], batch_size: int, seed: int, *, drop_last: bool = True
+) -> Callable[[int], dict[str, np.ndarray]]:
+    """``batch(step)`` over in-memory arrays, reshuffled every epoch from ``seed``.
+
+    The order is a pure function of ``(seed, step)``, so a resumed run sees exactly the
+    batches an uninterrupted one would.
+
+    Args:
+      arrays: same-length arrays ``(n, ...)``.
+      batch_size: examples per batch, ``<= n``.
+      seed: the data-order seed.
+      drop_last: drop the incomplete batch at the end of each epoch.
+
+    Returns:
+      ``batch(step) -> {name: (batch_size, ...)}``.
+    """
+    arrays = {k: np.asarray(v) for k, v in arrays.items()}
+    sizes = {len(v) for v in arrays.values()}
+    if len(sizes) != 1:
+        raise ValueError(f"array_batches: expected `arrays` of one length, got {sizes}")
+    (n,) = sizes
+    if not 0 < batch_size <= n:
+        raise ValueError(f"array_batches: expected 0 < `batch_size` <= {n}, got {batch_size}")
+    per_epoch = n // batch_size if drop_last else math.ceil(n / batch_size)
+
+    def batch(step: int) -> dict[str, np.ndarray]:
+        epoch, index = divmod(int(step), per_epoch)
+        order = np.random.default_rng([seed, epoch]).permutation(n)
+        rows = order[index * batch_size : (index + 1) * batch_size]
+        return {k: v[rows] for k, v in arrays.items()}
+
+    return batch
+
+
+class FitResult(NamedTuple):
+    """What ``fit`` returns.
+
+    Attributes:
+      state: the final ``TrainState``.
+      history: one dict of host metrics per logged step (``step`` included).
+      evals: one dict per evaluation (``step`` included).
+    """
+
+    state: TrainState
+    history: list[dict[str, Any]]
+    evals: list[dict[str, Any]]
+
+
+def _host(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in jax.device_get(dict(metrics)).items():
+        v = np.asarray(v)
+        out[k] = v.item() if v.ndim == 0 else v.tolist()
+    return out
+
+
+def _mean(value: Any) -> float:
+    return float(np.mean(value))
+
+
+class _MetricsWriter:
+    """Appends metrics rows to a ``.jsonl`` or ``.csv`` file."""
+
+    def __init__(self, path: str | pathlib.Path | None):
+        self.path = None if path is None else pathlib.Path(path)
+        self.fields: list[str] | None = None
+        if self.path is not None:
+            if self.path.suffix not in (".jsonl", ".csv"):
+                raise ValueError(
+                    f"fit: expected `metrics_path` ending in .jsonl or .csv, got {self.path}"
+                )
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, row: dict[str, Any]) -> None:
+        if self.path is None:
+            return
+        if self.path.suffix == ".jsonl":
+            with self.path.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+            return
+        flat = {k: json.dumps(v) if isinstance(v, list) else v for k, v in row.items()}
+        new_file = not self.path.exists() or self.path.stat().st_size == 0
+        if self.fields is None:
+            self.fields = list(flat)
+        with self.path.open("a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=self.fields, extrasaction="ignore")
+            if new_file:
+                writer.writeheader()
+            writer.writerow(flat)
+
+
+def fit(
+    state: TrainState,
+    train_step: Callable[[TrainState, Any], tuple[TrainState, dict[str, Array]]],
+    batches: Callable[[int], Any],
+    *,
+    num_steps: int,
+    eval_fn: Callable[[Any], Mapping[str, Any]] | None = None,
+    eval_every: int = 0,
+    log_every: int = 1,
+    metrics_path: str | pathlib.Path | None = None,
+    checkpoint_dir: str | pathlib.Path | None = None,
+    checkpoint_every: int = 0,
+    keep_checkpoints: int = 3,
+    resume: bool = True,
+    max_nonfinite_steps: int = 10,
+    mesh: Any = None,
+    progress: bool = True,
+    description: str = "train",
+) -> FitResult:
+    """Runs ``train_step`` until ``state.step == num_steps``.
+
+    The batch of step ``s`` is ``batches(s)``: with ``array_batches`` or any pure
+    function of the step, the data order is fixed by the seed and a resumed run is
+    bit-identical to an uninterrupted one.
+
+    * Progress bar (tqdm) with the loss and the gradient norm.
+    * Metrics every ``log_every`` steps to ``metrics_path`` (``.jsonl`` or ``.csv``).
+    * ``eval_fn(params) -> {name: value}`` every ``eval_every`` steps and at the end.
+    * Checkpoints (orbax, atomic, the last ``keep_checkpoints`` kept) every
+      ``checkpoint_every`` steps, at the end, and before any exception propagates, so
+      no finished step is lost. With ``resume`` and an existing checkpoint the run
+      continues from the latest one.
+    * Non-finite steps are skipped by the step; after ``max_nonfinite_steps`` in a row
+      (in every seed, for a vmapped state) ``NonFiniteError`` is raised.
+    * ``mesh``: data parallelism; the state is replicated and every batch sharded
+      over the mesh's first axis (see ``jaxrnn.parallel``).
+
+    Args:
+      state: the initial state (ignored in favour of the checkpoint when resuming).
+      train_step: from ``make_train_step``.
+      batches: ``batch(step) -> batch``.
+      num_steps: total steps of the run (not additional steps).
+      eval_fn: optional evaluation on the parameters.
+      eval_every: evaluation period in steps (0: only at the end).
+      log_every: logging period in steps.
+      metrics_path: optional metrics file.
+      checkpoint_dir: optional checkpoint directory.
+      checkpoint_every: checkpoint period in steps (0: only at the end).
+      keep_checkpoints: how many checkpoints to keep.
+      resume: continue from the latest checkpoint in ``checkpoint_dir`` if any.
+      max_nonfinite_steps: consecutive non-finite steps tolerated.
+      mesh: optional ``jax.sharding.Mesh`` for data parallelism.
+      progress: show the progress bar.
+      description: the progress bar's label.
+
+    Returns:
+      ``FitResult(state, history, evals)``.
+
+    Raises:
+      NonFiniteError: too many consecutive non-finite steps.
+      jaxrnn.checkpoint.CheckpointError: an unreadable checkpoint when resuming.
+    """
+    from tqdm.auto import tqdm
+
+    from jaxrnn import checkpoint as checkpoint_lib
+    from jaxrnn import parallel
+
+    for name, value in (("num_steps", num_steps), ("log_every", log_every)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"fit: expected int `{name}` >= 1, got {value!r}")
+    manager = None
+    if checkpoint_dir is not None:
+        manager = checkpoint_lib.Checkpointer(checkpoint_dir, max_to_keep=keep_checkpoints)
+        if resume and manager.latest_step() is not None:
+            state = manager.restore(state)
+    if mesh is not None:
+        state = parallel.replicate(state, mesh)
+    writer = _MetricsWriter(metrics_path)
+    history: list[dict[str, Any]] = []
+    evals: list[dict[str, Any]] = []
+    start = int(np.max(jax.device_get(state.step)))
+
+    def evaluate(step: int) -> None:
+        if eval_fn is not None:
+            row = {"step": step, **_host(eval_fn(state.params))}
+            evals.append(row)
+            writer.write({"kind": "eval", **row})
+
+    def save(step: int, force: bool = False) -> None:
+        if manager is not None:
+            manager.save(step, state, force=force)
+
+    bar = tqdm(total=num_steps, initial=start, desc=description, disable=not progress)
+    step = start
+    try:
+        with contextlib.closing(bar):
+            while step < num_steps:
+                batch = batches(step)
+                if mesh is not None:
+                    batch = parallel.shard_batch(batch, mesh)
+                state, metrics = train_step(state, batch)
+                step += 1
+                streak = jax.device_get(metrics["nonfinite_streak"])
+                if (step % log_every == 0) or step == num_steps:
+                    row = {"step": step, **_host(metrics)}
+                    history.append(row)
+                    writer.write({"kind": "train", **row})
+                    bar.set_postfix(loss=_mean(row["loss"]), grad_norm=_mean(row["grad_norm"]))
+                bar.update(1)
+                if np.min(streak) >= max_nonfinite_steps:
+                    raise NonFiniteError(
+                        f"fit: {int(np.min(streak))} consecutive steps with a non-finite loss "
+                        f"or gradient up to step {step} (max_nonfinite_steps="
+                        f"{max_nonfinite_steps}); parameters are those of the last finite "
+                        "step. Lower the learning rate, clip gradients or check the data."
+                    )
+                if eval_every and step % eval_every == 0 and step != num_steps:
+                    evaluate(step)
+                if checkpoint_every and step % checkpoint_every == 0 and step != num_steps:
+                    save(step)
+        evaluate(step)
+        save(step, force=True)
+    except BaseException:
+        # Never lose a finished step: keep what was done before propagating.
+        if manager is not None and step > start and manager.latest_step() != step:
+            save(step, force=True)
+        raise
+    finally:
+        if manager is not None:
+            manager.close()
+    return FitResult(state, history, evals)
+
+
+__all__ = [
+    "ClippedNormState",
+    "FitResult",
+    "NonFiniteError",
+    "TrainState",
+    "array_batches",
+    "fit",
+    "make_optimizer",
+    "make_train_step",
+    "record_clipped_norm",
+]
