@@ -29,6 +29,7 @@ sequence by the module's ``weights(input_size)`` method rather than at every ste
 from __future__ import annotations
 
 import functools
+import numbers
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -258,7 +259,8 @@ class RecurrentCell(nn.RNNCellBase):
         :math:`W = s \\odot V / \\|V\\|_\\text{col}` with a learned per-unit scale ``s``
         initialised to the column norms, so the initial W is the initializer's draw
         (Salimans & Kingma, "Weight Normalization", NeurIPS 2016).
-      dtype: computation dtype (None: that of the inputs and parameters).
+      dtype: computation dtype of weights, inputs and carry (None: that of the inputs
+        and parameters); e.g. bfloat16 with float32 ``param_dtype``.
       param_dtype: parameter dtype.
     """
 
@@ -287,7 +289,7 @@ class RecurrentCell(nn.RNNCellBase):
     def _check(self) -> None:
         if (
             isinstance(self.hidden_size, bool)
-            or not isinstance(self.hidden_size, int)
+            or not isinstance(self.hidden_size, numbers.Integral)
             or self.hidden_size < 1
         ):
             raise ValueError(
@@ -326,7 +328,7 @@ class RecurrentCell(nn.RNNCellBase):
           ``bias (g*h,)`` and the cell's optional entries, in the computation dtype.
         """
         self._check()
-        g, h = self.num_gates, self.hidden_size
+        g, h = self.num_gates, int(self.hidden_size)
         w = {
             "kernel": self._weight("kernel", self._init("kernel_init"), (input_size, g * h)),
             "recurrent_kernel": self._weight(
@@ -380,6 +382,8 @@ class RecurrentCell(nn.RNNCellBase):
           ``(new_carry, y)``, ``y (..., h)``.
         """
         w = self.weights(x.shape[-1])
+        if self.dtype is not None:
+            carry = jax.tree_util.tree_map(lambda c: c.astype(self.dtype), carry)
         return self.step_fn()(w, carry, self.project_inputs(w, x))
 
     @nn.nowrap
@@ -395,7 +399,8 @@ class RecurrentCell(nn.RNNCellBase):
         """
         del rng
         self._check()
-        return jnp.zeros((*input_shape[:-1], self.hidden_size), self.param_dtype)
+        dtype = self.param_dtype if self.dtype is None else self.dtype
+        return jnp.zeros((*input_shape[:-1], int(self.hidden_size)), dtype)
 
     @property
     def num_feature_axes(self) -> int:
@@ -520,9 +525,10 @@ class GRUCell(RecurrentCell):
     """
 
     reset_after: bool = False
-    recurrent_bias_init: Any = "zeros"
+    recurrent_bias_init: Any = None
 
     num_gates = 3
+    default_recurrent_bias_init: Any = "zeros"
     default_recurrent_kernel_init: Any = ("per_gate", {"init": "orthogonal", "num_gates": 3})
 
     def extra_weights(self) -> Weights:

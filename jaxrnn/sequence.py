@@ -178,7 +178,10 @@ class RNN(nn.Module):
             )
         else:
             carry = zeros
-        return jax.tree_util.tree_map(lambda c: c.astype(jnp.promote_types(c.dtype, dtype)), carry)
+        compute = getattr(self.cell, "dtype", None)
+        return jax.tree_util.tree_map(
+            lambda c: c.astype(compute or jnp.promote_types(c.dtype, dtype)), carry
+        )
 
     @nn.compact
     def __call__(
@@ -250,6 +253,8 @@ class RNN(nn.Module):
                 )
             if reverse:
                 probe = jnp.flip(probe, 0) if indices is None else _take_time(probe, indices)
+            if self.cell.dtype is not None:
+                probe = probe.astype(self.cell.dtype)
         else:
             probe = None
 
@@ -261,7 +266,7 @@ class RNN(nn.Module):
                 keep = jax.random.bernoulli(
                     self.make_rng("dropout"), 1.0 - rate, (batch, self.cell.hidden_size)
                 )
-                mask = keep.astype(xs.dtype) / (1.0 - rate)
+                mask = keep.astype(self.cell.dtype or xs.dtype) / (1.0 - rate)
             xw = self.cell.project_inputs(weights, xs)  # (t, b, g*h): one matmul
 
             def body(carry, inputs):

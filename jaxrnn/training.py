@@ -71,7 +71,7 @@ def record_clipped_norm() -> optax.GradientTransformation:
 
     def update(updates, state, params=None):
         del state, params
-        return updates, ClippedNormState(optax.global_norm(updates).astype(jnp.float32))
+        return updates, ClippedNormState(optax.tree.norm(updates).astype(jnp.float32))
 
     return optax.GradientTransformation(init, update)
 
@@ -297,7 +297,7 @@ def make_train_step(
             return out if isinstance(out, tuple) else (out, {})
 
         (loss, aux), grads = jax.value_and_grad(loss_and_aux, has_aux=True)(state.params)
-        grad_norm = optax.global_norm(grads)
+        grad_norm = optax.tree.norm(grads)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         clipped_norm = optax.tree_utils.tree_get(opt_state, "clipped_grad_norm", grad_norm)
@@ -318,7 +318,7 @@ def make_train_step(
             "grad_norm": grad_norm,
             "clipped_grad_norm": clipped_norm.astype(grad_norm.dtype),
             "clipped": clipped_norm < grad_norm,
-            "param_norm": optax.global_norm(params),
+            "param_norm": optax.tree.norm(params),
             "nonfinite": ~finite,
             "nonfinite_streak": streak,
             **aux,
