@@ -450,11 +450,16 @@ class SimpleRNNCell(RecurrentCell):
                 f"SimpleRNNCell: expected `activation` to be a name or a callable, "
                 f"got {activation!r}"
             )
-        return functools.partial(_simple_rnn_step, activation=activation)
+        return _simple_rnn_step_with(activation)
 
 
-def _simple_rnn_step(weights, carry, xw, recurrent_mask=None, *, activation):
-    return simple_rnn_step(weights, carry, xw, recurrent_mask, activation)
+@functools.cache
+def _simple_rnn_step_with(activation: Callable[[Array], Array]) -> Callable[..., Any]:
+    # One function object per activation, so jitted scans over it are compiled once.
+    def step(weights, carry, xw, recurrent_mask=None):
+        return simple_rnn_step(weights, carry, xw, recurrent_mask, activation)
+
+    return step
 
 
 class LSTMCell(RecurrentCell):
@@ -545,11 +550,10 @@ class GRUCell(RecurrentCell):
     @nn.nowrap
     def step_fn(self) -> Callable[..., tuple[Array, Array]]:
         """The pure GRU step with this cell's ``reset_after``."""
-        return functools.partial(_gru_step, reset_after=bool(self.reset_after))
+        return _GRU_STEPS[bool(self.reset_after)]
 
 
-def _gru_step(weights, carry, xw, recurrent_mask=None, *, reset_after):
-    return gru_step(weights, carry, xw, recurrent_mask, reset_after)
+_GRU_STEPS = {flag: functools.partial(gru_step, reset_after=flag) for flag in (False, True)}
 
 
 __all__ = [

@@ -12,6 +12,7 @@ past each length are zero and the returned carry is the one at the last valid st
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import flax.linen as nn
@@ -106,6 +107,42 @@ def _take_time(xs: Array, indices: Array) -> Array:
     """``xs (t, b, ...)`` gathered along time with per-example ``indices (t, b)``."""
     expand = indices.reshape(indices.shape + (1,) * (xs.ndim - 2))
     return jnp.take_along_axis(xs, expand, axis=0)
+
+
+def _masked(new_carry: Any, y: Array, old_carry: Any, valid_t: Array | None) -> tuple[Any, Array]:
+    """Keeps the old carry and zeroes the output where the step is padding."""
+    if valid_t is None:
+        return new_carry, y
+    new_carry = jax.tree_util.tree_map(lambda n, o: jnp.where(valid_t, n, o), new_carry, old_carry)
+    return new_carry, jnp.where(valid_t, y, jnp.zeros_like(y))
+
+
+@functools.partial(jax.jit, static_argnames=("step", "unroll"))
+def _scan_cell(
+    step: Any,
+    weights: dict[str, Array],
+    carry: Any,
+    xw: Array,
+    valid: Array | None,
+    probe: Array | None,
+    mask: Array | None,
+    unroll: int,
+) -> tuple[Any, Array]:
+    """The time loop of a jaxrnn cell over projected inputs ``xw (t, b, g*h)``.
+
+    Jitted with the (cached) step function static: called eagerly, a layer compiles its
+    loop once per shape instead of at every call; inside an outer ``jit`` it is inlined.
+    """
+
+    def body(carry, inputs):
+        xw_t, valid_t, probe_t = inputs
+        new_carry, y = step(weights, carry, xw_t, mask)
+        if probe_t is not None:
+            y = y + probe_t
+            new_carry = new_carry._replace(h=y) if isinstance(new_carry, LSTMState) else y
+        return _masked(new_carry, y, carry, valid_t)
+
+    return jax.lax.scan(body, carry, (xw, valid, probe), unroll=unroll)
 
 
 class RNN(nn.Module):
@@ -231,14 +268,6 @@ class RNN(nn.Module):
         if lengths is not None:
             valid = (jnp.arange(time)[:, None] < lengths[None, :])[..., None]  # (t, b, 1)
 
-        def masked(new_carry, y, old_carry, valid_t):
-            if valid_t is None:
-                return new_carry, y
-            new_carry = jax.tree_util.tree_map(
-                lambda n, o: jnp.where(valid_t, n, o), new_carry, old_carry
-            )
-            return new_carry, jnp.where(valid_t, y, jnp.zeros_like(y))
-
         if hidden_probe is not None:
             if not isinstance(self.cell, RecurrentCell):
                 raise ValueError(
@@ -269,15 +298,7 @@ class RNN(nn.Module):
                 mask = keep.astype(self.cell.dtype or xs.dtype) / (1.0 - rate)
             xw = self.cell.project_inputs(weights, xs)  # (t, b, g*h): one matmul
 
-            def body(carry, inputs):
-                xw_t, valid_t, probe_t = inputs
-                new_carry, y = step(weights, carry, xw_t, mask)
-                if probe_t is not None:
-                    y = y + probe_t
-                    new_carry = new_carry._replace(h=y) if isinstance(new_carry, LSTMState) else y
-                return masked(new_carry, y, carry, valid_t)
-
-            carry, ys = jax.lax.scan(body, carry, (xw, valid, probe), unroll=self.unroll)
+            carry, ys = _scan_cell(step, weights, carry, xw, valid, probe, mask, self.unroll)
         else:
             if rate > 0.0:
                 raise ValueError(
@@ -287,7 +308,7 @@ class RNN(nn.Module):
             def flax_body(cell, carry, inputs):
                 x_t, valid_t = inputs
                 new_carry, y = cell(carry, x_t)
-                return masked(new_carry, y, carry, valid_t)
+                return _masked(new_carry, y, carry, valid_t)
 
             scan = nn.scan(
                 flax_body,
