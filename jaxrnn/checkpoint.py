@@ -43,11 +43,15 @@ class Checkpointer:
       max_to_keep: how many of the latest checkpoints to keep (None: all).
     """
 
-    def __init__(self, directory: str | pathlib.Path, max_to_keep: int | None = 3):
+    def __init__(
+        self, directory: str | pathlib.Path, max_to_keep: int | None = 3, *, create: bool = True
+    ):
         if max_to_keep is not None and (not isinstance(max_to_keep, int) or max_to_keep < 1):
             raise ValueError(f"Checkpointer: expected `max_to_keep` >= 1, got {max_to_keep!r}")
         self.directory = pathlib.Path(directory).absolute()
-        options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True)
+        if not create and not self.directory.is_dir():
+            raise CheckpointError(f"no checkpoint directory {self.directory}")
+        options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=create)
         self._manager = ocp.CheckpointManager(self.directory, options=options)
 
     def all_steps(self) -> list[int]:
@@ -112,8 +116,10 @@ class Checkpointer:
         Returns:
           The saved tree (nested dicts of arrays).
         """
+        if step is None and self.latest_step() is None:
+            raise CheckpointError(f"no checkpoint in {self.directory}")
         step = self.latest_step() if step is None else step
-        if step is None or step not in self.all_steps():
+        if step not in self.all_steps():
             raise CheckpointError(
                 f"no checkpoint of step {step} in {self.directory}; found {self.all_steps()}"
             )
@@ -172,7 +178,10 @@ def restore_params(
       CheckpointError: a requested path missing from the checkpoint or the target, or
         shapes that differ (the message names the path and both shapes).
     """
-    ckpt = source if isinstance(source, Checkpointer) else Checkpointer(source, max_to_keep=None)
+    if isinstance(source, Checkpointer):
+        ckpt = source
+    else:  # reading only: a mistyped path must not leave an empty directory behind
+        ckpt = Checkpointer(source, max_to_keep=None, create=False)
     try:
         saved = _params_of(ckpt.restore_raw(step))
     finally:

@@ -521,7 +521,7 @@ def recurrent_spectrum(
     Examples:
       >>> import jax
       >>> from jaxrnn import diagnostics, initializers
-      >>> w = initializers.orthogonal(gain=0.9)(jax.random.key(0), (16, 16))
+      >>> w = initializers.orthogonal(gain=0.9)(jax.random.key(0), (8, 8))
       >>> report = diagnostics.recurrent_spectrum(w, "tanh")
       >>> round(float(report.max_singular_value), 4), bool(report.vanishing_sufficient)
       (0.9, True)

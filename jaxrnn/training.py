@@ -460,7 +460,8 @@ def fit(
     * Checkpoints (orbax, atomic, the last ``keep_checkpoints`` kept) every
       ``checkpoint_every`` steps, at the end, and before any exception propagates, so
       no finished step is lost. With ``resume`` and an existing checkpoint the run
-      continues from the latest one.
+      continues from the latest one; ``resume=False`` on a directory that already holds
+      checkpoints raises ``CheckpointError`` rather than mixing two runs.
     * Non-finite steps are skipped by the step; after ``max_nonfinite_steps`` in a row
       (in every seed, for a vmapped state) ``NonFiniteError`` is raised.
     * ``mesh``: data parallelism; the state is replicated and every batch sharded
@@ -478,7 +479,8 @@ def fit(
       checkpoint_dir: optional checkpoint directory.
       checkpoint_every: checkpoint period in steps (0: only at the end).
       keep_checkpoints: how many checkpoints to keep.
-      resume: continue from the latest checkpoint in ``checkpoint_dir`` if any.
+      resume: continue from the latest checkpoint in ``checkpoint_dir`` if any (if
+        False, the directory must hold no checkpoint).
       max_nonfinite_steps: consecutive non-finite steps tolerated.
       mesh: optional ``jax.sharding.Mesh`` for data parallelism.
       progress: show the progress bar.
@@ -499,14 +501,26 @@ def fit(
     for name, value in (("num_steps", num_steps), ("log_every", log_every)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"fit: expected int `{name}` >= 1, got {value!r}")
+    writer = _MetricsWriter(metrics_path)
     manager = None
     if checkpoint_dir is not None:
         manager = checkpoint_lib.Checkpointer(checkpoint_dir, max_to_keep=keep_checkpoints)
-        if resume and manager.latest_step() is not None:
-            state = manager.restore(state)
+        existing = manager.all_steps()
+        try:
+            if existing and not resume:
+                # A fresh run here would skip saving the steps already present and could
+                # end behind the old latest step, which a later resume would pick.
+                raise checkpoint_lib.CheckpointError(
+                    f"fit: {manager.directory} already holds the checkpoints {existing} of "
+                    "another run; pass resume=True to continue it, or an empty directory"
+                )
+            if existing:
+                state = manager.restore(state)
+        except BaseException:
+            manager.close()
+            raise
     if mesh is not None:
         state = parallel.replicate(state, mesh)
-    writer = _MetricsWriter(metrics_path)
     history: list[dict[str, Any]] = []
     evals: list[dict[str, Any]] = []
     start = int(np.max(jax.device_get(state.step)))
