@@ -35,7 +35,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from experiments import _harness
-from jaxrnn import initializers
+from jaxrnn import diagnostics, initializers
 
 NAME = "init_variance"
 
@@ -146,7 +146,7 @@ def draw_weights(key: jax.Array, name: str, depth: int, width: int) -> jax.Array
 def second_moments(
     weights: jax.Array, x: jax.Array, r: jax.Array, nonlinearity: str
 ) -> dict[str, jax.Array]:
-    """Per-layer second moments of the pre-activations, activations and gradients.
+    """Per-layer second moments: ``jaxrnn.diagnostics.dense_stack_moments``, jitted.
 
     Args:
       weights: ``(l, h, h)`` kernels, ``(fan_in, fan_out)`` each.
@@ -158,21 +158,8 @@ def second_moments(
       ``(l,)`` arrays: ``preactivation`` E[h_l²], ``activation`` E[a_l²] and
       ``gradient`` E[(dL/dh_l)²], each a mean over batch and units.
     """
-    phi = NONLINEARITIES[nonlinearity]
-
-    def loss(shifts):
-        def layer(a, inputs):
-            kernel, shift = inputs
-            h = a @ kernel + shift  # shift is zero; its gradient is dL/dh_l
-            a = phi(h)
-            return a, (jnp.mean(h**2), jnp.mean(a**2))
-
-        top, moments = jax.lax.scan(layer, x, (weights, shifts))
-        return jnp.sum(top @ r), moments
-
-    shifts = jnp.zeros((weights.shape[0], *x.shape), x.dtype)
-    grads, (h2, a2) = jax.grad(loss, has_aux=True)(shifts)
-    return {"preactivation": h2, "activation": a2, "gradient": jnp.mean(grads**2, axis=(1, 2))}
+    moments = diagnostics.dense_stack_moments(weights, x, r, NONLINEARITIES[nonlinearity])
+    return moments._asdict()
 
 
 def measure(config: Config) -> dict[tuple[str, str], dict[str, np.ndarray]]:

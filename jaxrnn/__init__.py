@@ -1,6 +1,6 @@
 """jaxrnn: recurrent networks in JAX, from initialisation to training."""
 
-from jaxrnn import initializers, interop
+from jaxrnn import diagnostics, initializers, interop
 from jaxrnn.cells import GRUCell, LSTMCell, LSTMState, RecurrentCell, SimpleRNNCell
 from jaxrnn.sequence import GRU, LSTM, RNN, Bidirectional, SimpleRNN
 from jaxrnn.typing import Initializer
@@ -19,6 +19,7 @@ __all__ = [
     "RecurrentCell",
     "SimpleRNN",
     "SimpleRNNCell",
+    "diagnostics",
     "initializers",
     "interop",
 ]

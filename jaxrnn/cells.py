@@ -31,7 +31,7 @@ from __future__ import annotations
 import functools
 import numbers
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import flax.linen as nn
 import jax
@@ -273,9 +273,9 @@ class RecurrentCell(nn.RNNCellBase):
     dtype: DType | None = None
     param_dtype: DType = jnp.float32
 
-    num_gates = 1
-    default_recurrent_kernel_init: Any = None
-    default_bias_init: Any = "zeros"
+    num_gates: ClassVar[int] = 1
+    default_recurrent_kernel_init: ClassVar[Any] = None
+    default_bias_init: ClassVar[Any] = "zeros"
 
     def _init(self, attribute: str) -> Any:
         spec = getattr(self, attribute)
@@ -431,8 +431,8 @@ class SimpleRNNCell(RecurrentCell):
 
     activation: Any = "tanh"
 
-    num_gates = 1
-    default_recurrent_kernel_init: Any = "orthogonal"
+    num_gates: ClassVar[int] = 1
+    default_recurrent_kernel_init: ClassVar[Any] = "orthogonal"
 
     @nn.nowrap
     def step_fn(self) -> Callable[..., tuple[Array, Array]]:
@@ -485,9 +485,12 @@ class LSTMCell(RecurrentCell):
       ((4, 16), (4, 16))
     """
 
-    num_gates = 4
-    default_recurrent_kernel_init: Any = ("per_gate", {"init": "orthogonal", "num_gates": 4})
-    default_bias_init: Any = ("lstm_bias", {"forget": 1.0})
+    num_gates: ClassVar[int] = 4
+    default_recurrent_kernel_init: ClassVar[Any] = (
+        "per_gate",
+        {"init": "orthogonal", "num_gates": 4},
+    )
+    default_bias_init: ClassVar[Any] = ("lstm_bias", {"forget": 1.0})
 
     @nn.nowrap
     def norm_sizes(self) -> dict[str, int]:
@@ -532,9 +535,12 @@ class GRUCell(RecurrentCell):
     reset_after: bool = False
     recurrent_bias_init: Any = None
 
-    num_gates = 3
-    default_recurrent_bias_init: Any = "zeros"
-    default_recurrent_kernel_init: Any = ("per_gate", {"init": "orthogonal", "num_gates": 3})
+    num_gates: ClassVar[int] = 3
+    default_recurrent_bias_init: ClassVar[Any] = "zeros"
+    default_recurrent_kernel_init: ClassVar[Any] = (
+        "per_gate",
+        {"init": "orthogonal", "num_gates": 3},
+    )
 
     def extra_weights(self) -> Weights:
         """``recurrent_bias (h,)`` when ``reset_after``."""

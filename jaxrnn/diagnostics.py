@@ -16,8 +16,8 @@ Four views of the same question, from the cheapest to the most detailed:
   gradients of a deep dense stack (the forward and backward variance of Glorot & Bengio).
 
 Every function is pure and jit-able. Modules, loss functions and activation names are
-static: close over them (``functools.partial``) and jit the rest; LSTM and GRU cells are
-not hashable, so they cannot be ``static_argnames``.
+static: close over them (``functools.partial``) and jit the rest (jaxrnn's LSTM and GRU
+cells are not hashable, so they cannot be ``static_argnames``).
 
 Conventions: jaxrnn multiplies row vectors, :math:`h_t = \phi(x_t W_x + h_{t-1} W_h)`,
 so the Jacobian of the recurrence is :math:`\mathrm{diag}(\phi') W_h^\top`; spectral
@@ -34,6 +34,7 @@ References:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -116,7 +117,8 @@ def hidden_gradients(
 
     The total derivative through every later step: a zero probe :math:`p_t` is added to
     the hidden state right after each step, :math:`h_t \leftarrow h_t + p_t` (the
-    ``hidden_probe`` hook of ``RNN``), and
+    ``hidden_probe`` hook of ``RNN``), and for a cell whose state is :math:`h_t` (Elman,
+    GRU) this is the back-propagation-through-time recursion
 
     .. math::
         \frac{\partial L}{\partial h_t} = \frac{\partial L}{\partial p_t}\Big|_{p=0}
@@ -124,8 +126,9 @@ def hidden_gradients(
           + \Big(\frac{\partial h_{t+1}}{\partial h_t}\Big)^{\!\top}
             \frac{\partial L}{\partial h_{t+1}}.
 
-    For an LSTM the probe moves :math:`h_t` only (not :math:`c_t`). Past a sequence's
-    length the step is masked out, so the gradient there is exactly zero.
+    For an LSTM the probe moves :math:`h_t` only (not :math:`c_t`); the recursion runs
+    through both. Past a sequence's length the step is masked out, so the gradient there
+    is exactly zero.
 
     Args:
       layer: an ``RNN`` of a jaxrnn cell, or a stack (``LSTM``, ``GRU``, ``SimpleRNN``).
@@ -205,7 +208,7 @@ def hidden_gradient_norms(
       x: ``(b, t, i)`` (``(t, b, i)`` if the layer is ``time_major``).
       loss_fn: maps what ``layer.apply`` returns to a scalar.
       seq_lengths: optional ``(b,)`` lengths.
-      per_example: one norm per example instead of one per step.
+      per_example: a norm per example and step, instead of one per step.
       **apply_kwargs: passed to ``layer.apply``.
 
     Returns:
@@ -295,8 +298,12 @@ def _initial_carry(cell: RecurrentCell, initial_carry: Any, batch: int, x: Array
                     f"got {tuple(jnp.shape(got))}"
                 )
         carry = initial_carry
+    # The dtype RNN gives the carry: the cell's computation dtype, else promoted with x.
     return jax.tree_util.tree_map(
-        lambda c: jnp.asarray(c).astype(jnp.promote_types(jnp.asarray(c).dtype, x.dtype)), carry
+        lambda c: jnp.asarray(c).astype(
+            cell.dtype or jnp.promote_types(jnp.asarray(c).dtype, x.dtype)
+        ),
+        carry,
     )
 
 
@@ -342,8 +349,10 @@ def jacobian_products(
       A ``JacobianProducts``.
 
     Raises:
-      TypeError: ``cell`` is not a jaxrnn cell, or ``x`` is not a floating array.
-      ValueError: ``x`` is not of rank 3, or ``initial_carry`` does not fit.
+      TypeError: ``cell`` is not a jaxrnn cell, ``variables`` not a mapping, or ``x``
+        not a floating array.
+      ValueError: ``variables`` without ``"params"``, ``x`` not of rank 3, or an
+        ``initial_carry`` that does not fit.
 
     Examples:
       >>> import jax, jax.numpy as jnp, jaxrnn
@@ -367,19 +376,26 @@ def jacobian_products(
             f"{fn}: expected `cell` to be a jaxrnn cell (SimpleRNNCell, LSTMCell, GRUCell), "
             f"got {type(cell).__name__}"
         )
-    if not isinstance(variables, Mapping) or "params" not in variables:
-        raise ValueError(
+    if not isinstance(variables, Mapping):
+        raise TypeError(
             f"{fn}: expected `variables` to be the cell's variables {{'params': ...}}, got "
             f"{type(variables).__name__}"
-            + (f" with keys {list(variables)}" if isinstance(variables, Mapping) else "")
+        )
+    if "params" not in variables:
+        raise ValueError(
+            f"{fn}: expected `variables` to be the cell's variables {{'params': ...}}, got "
+            f"keys {list(variables)}"
         )
     _check_floating(fn, "x", x, 3, "(b, t, i)")
-    batch = x.shape[0]
     weights = cell.apply(variables, x.shape[-1], method="weights")
-    step = cell.step_fn()
     xw = cell.project_inputs(weights, x)  # (b, t, g*h)
-    carry = _initial_carry(cell, initial_carry, batch, x)
+    carry = _initial_carry(cell, initial_carry, x.shape[0], x)
+    return _jacobian_products(cell.step_fn(), weights, xw, carry)
 
+
+@functools.partial(jax.jit, static_argnames="step")
+def _jacobian_products(step: Callable[..., Any], weights: Any, xw: Array, carry: Any):
+    # Jitted with the (cached) step function static: eager calls compile once per shape.
     def one_sequence(xw_seq: Array, carry0: Any) -> tuple[Array, Array, Array]:
         state0, unravel = ravel_pytree(carry0)
 
@@ -391,7 +407,8 @@ def jacobian_products(
             return f(state, xw_t), state  # emits the state entering the step
 
         _, entering = jax.lax.scan(forward, state0, xw_seq)  # (t, n)
-        jacobians = jax.vmap(jax.jacfwd(f))(entering, xw_seq)  # (t, n, n)
+        # In the cell's dtype; products and SVDs in at least float32.
+        jacobians = _at_least_float32(jax.vmap(jax.jacfwd(f))(entering, xw_seq))  # (t, n, n)
 
         def backward(acc, jacobian):
             direction, log_scale = acc
@@ -497,9 +514,9 @@ def recurrent_spectrum(
     not a statement about the gated cell, whose honest answer is
     ``jacobian_products``.
 
-    The spectral radius comes from ``jaxrnn.initializers.spectral_radius_of`` (matmuls
-    only: jit-able on every backend), the singular values from ``jnp.linalg.svd``;
-    both in at least float32.
+    The spectral radius comes from ``jaxrnn.initializers.spectral_radius_of``
+    (eigenvalues in float64 on the host, under ``jit`` on every backend, exact for
+    defective kernels too), the singular values from ``jnp.linalg.svd``.
 
     Args:
       kernel: ``(..., h, g*h)`` recurrent kernel(s) (``variables["params"]["recurrent_
@@ -552,8 +569,16 @@ def recurrent_spectrum(
             f"{num_gates}, got {tuple(kernel.shape)}; pass `num_gates` for a fused kernel"
         )
     gammas, linear = _gamma(fn, activation, num_gates)
+    return _spectrum(jnp.asarray(kernel), tuple(gammas), tuple(linear))
 
-    kernel = _at_least_float32(jnp.asarray(kernel))
+
+@functools.partial(jax.jit, static_argnames=("gammas", "linear"))
+def _spectrum(
+    kernel: Array, gammas: tuple[float, ...], linear: tuple[bool, ...]
+) -> RecurrentSpectrum:
+    # Jitted: eager calls compile the reshapes and the SVD once per shape.
+    num_gates, hidden = len(gammas), kernel.shape[-2]
+    kernel = _at_least_float32(kernel)
     # (..., h, g*h) -> (..., g, h, h): block k holds columns k*h..(k+1)*h.
     blocks = jnp.moveaxis(kernel.reshape(*kernel.shape[:-1], num_gates, hidden), -2, -3)
     rho = spectral_radius_of(blocks)

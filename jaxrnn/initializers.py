@@ -763,41 +763,34 @@ def _resolve_base(fn: str, base: Any) -> Initializer:
         raise type(err)(f"{fn}: invalid `base`: {err}") from err
 
 
-def spectral_radius_of(matrix: Array, num_squarings: int = 40) -> Array:
+def _max_abs_eigenvalue(matrix: np.ndarray) -> np.ndarray:
+    values = np.linalg.eigvals(np.asarray(matrix, np.float64))
+    return np.abs(values).max(axis=-1).astype(matrix.dtype)
+
+
+def spectral_radius_of(matrix: Array) -> Array:
     r"""Spectral radius :math:`\max_i |\lambda_i|` of (a batch of) square matrices.
 
-    Gelfand's formula :math:`\rho(A) = \lim_n \|A^n\|^{1/n}` evaluated by repeated
-    squaring with renormalisation: :math:`B_0 = A/\|A\|`,
-    :math:`B_{k+1} = B_k^2 / \|B_k^2\|`, and
-    :math:`\log\rho \approx \log\|A\| + \sum_{k \ge 1} 2^{-k} \log\|B_{k-1}^2\|`.
-    Only matmuls, so it runs under ``jit`` on any backend (a non-symmetric
-    eigendecomposition does not) and handles complex-conjugate dominant pairs. The error
-    after ``num_squarings`` steps is of order :math:`2^{-k}\log\kappa`.
+    The eigenvalues of a non-symmetric matrix are computed on the host in float64
+    (``numpy.linalg.eigvals`` through ``jax.pure_callback``), so this runs under ``jit``
+    and ``vmap`` on every backend, including those without a non-symmetric
+    eigensolver, and is exact for defective matrices too (a Jordan block's powers
+    defeat iterative estimates in float32). It is not differentiable; it serves
+    initialisation and diagnostics.
 
     Args:
       matrix: ``(..., n, n)``.
-      num_squarings: number of squarings ``k``.
 
     Returns:
-      ``(...)`` spectral radii (0 for a nilpotent matrix).
+      ``(...)`` spectral radii, in the dtype of ``matrix``.
     """
-    norm = jnp.linalg.norm(matrix, axis=(-2, -1), keepdims=True)
-    safe = jnp.where(norm > 0, norm, 1.0)
-    b = matrix / safe
-    log_rho = jnp.log(safe[..., 0, 0])
-
-    def body(_, state):
-        b, log_rho, weight = state
-        c = b @ b
-        n = jnp.linalg.norm(c, axis=(-2, -1), keepdims=True)
-        b = c / jnp.where(n > 0, n, 1.0)
-        log_rho = log_rho + weight * jnp.log(n[..., 0, 0])
-        return b, log_rho, weight / 2
-
-    _, log_rho, _ = jax.lax.fori_loop(
-        0, num_squarings, body, (b, log_rho, jnp.asarray(0.5, b.dtype))
-    )
-    return jnp.exp(log_rho)
+    matrix = jnp.asarray(matrix)
+    if matrix.ndim < 2 or matrix.shape[-1] != matrix.shape[-2]:
+        raise ValueError(
+            f"spectral_radius_of: expected `matrix` of shape (..., n, n), got {matrix.shape}"
+        )
+    out = jax.ShapeDtypeStruct(matrix.shape[:-2], matrix.dtype)
+    return jax.pure_callback(_max_abs_eigenvalue, out, matrix, vmap_method="broadcast_all")
 
 
 def spectral_radius(radius: float, base: Any = None) -> Initializer:

@@ -372,6 +372,12 @@ def test_spectral_radius_of_known_matrices():
         init.spectral_radius_of(batch), [1.2, 0.5, 0.7], rtol=SPECTRAL_RTOL["float32"]
     )
     assert float(init.spectral_radius_of(jnp.zeros((3, 3)))) == 0.0
+    # A 4x4 Jordan block 0.5 I + 2 N: its powers are dominated by N^3 for a long time.
+    block = 0.5 * np.eye(4) + 2.0 * np.eye(4, k=1)
+    np.testing.assert_allclose(init.spectral_radius_of(jnp.asarray(block, jnp.float32)), 0.5,
+                               rtol=1e-6)  # fmt: skip
+    vmapped = jax.vmap(init.spectral_radius_of)(batch)
+    np.testing.assert_allclose(vmapped, [1.2, 0.5, 0.7], rtol=SPECTRAL_RTOL["float32"])
 
 
 def test_spectral_radius_batch_and_base(key):
