@@ -1,6 +1,6 @@
 """jaxrnn: recurrent networks in JAX, from initialisation to training."""
 
-from jaxrnn import diagnostics, initializers, interop
+from jaxrnn import diagnostics, initializers, interop, models
 from jaxrnn.cells import GRUCell, LSTMCell, LSTMState, RecurrentCell, SimpleRNNCell
 from jaxrnn.sequence import GRU, LSTM, RNN, Bidirectional, SimpleRNN
 from jaxrnn.typing import Initializer
@@ -22,4 +22,5 @@ __all__ = [
     "diagnostics",
     "initializers",
     "interop",
+    "models",
 ]

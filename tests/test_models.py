@@ -1,0 +1,109 @@
+"""Tests of jaxrnn.models: heads read the right steps, padding never leaks, decoding agrees."""
+
+import chex
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from conftest import tolerance
+
+import jaxrnn
+from jaxrnn import models
+
+TOL = tolerance(jnp.float32)
+B, T, F, H, V = 3, 7, 2, 8, 11
+LENGTHS = jnp.array([7, 4, 1])
+
+
+@pytest.fixture
+def x():
+    return jax.random.normal(jax.random.key(1), (B, T, F))
+
+
+@pytest.mark.parametrize("cell", [jaxrnn.LSTMCell(H), jaxrnn.GRUCell(H)])
+def test_regressor_reads_the_last_valid_step(x, cell):
+    model = models.SequenceRegressor(cell, num_layers=2, output_size=3)
+    variables = model.init(jax.random.key(0), x)
+    padded = model.apply(variables, x, seq_lengths=LENGTHS)
+    assert padded.shape == (B, 3)
+    for b, n in enumerate(LENGTHS.tolist()):
+        alone = model.apply(variables, x[b : b + 1, :n])
+        chex.assert_trees_all_close(padded[b], alone[0], **TOL)
+    # Seed 001's LSTMModel: the head on outputs[:, -1] of the last layer.
+    params = variables["params"]
+    h = x
+    for k in range(2):
+        rnn = jaxrnn.RNN(cell)
+        h = rnn.apply({"params": params["rnn"][f"rnn{k}"]}, h)
+    expected = nn.Dense(3).apply({"params": params["Dense_0"]}, h[:, -1])
+    chex.assert_trees_all_close(model.apply(variables, x), expected, **TOL)
+
+
+def test_classifier_mean_pooling(x):
+    model = models.SequenceClassifier(jaxrnn.GRUCell(H), num_classes=4, pooling="mean")
+    variables = model.init(jax.random.key(0), x)
+    logits = model.apply(variables, x, seq_lengths=LENGTHS)
+    outputs = jaxrnn.RNN(jaxrnn.GRUCell(H)).apply(
+        {"params": variables["params"]["rnn"]["rnn0"]}, x, LENGTHS
+    )
+    pooled = outputs.sum(1) / LENGTHS[:, None]
+    expected = nn.Dense(4).apply({"params": variables["params"]["classifier"]}, pooled)
+    chex.assert_trees_all_close(logits, expected, **TOL)
+    with pytest.raises(ValueError, match="`pooling`"):
+        models.SequenceClassifier(jaxrnn.GRUCell(H), 4, pooling="max").init(jax.random.key(0), x)
+    with pytest.raises(TypeError, match="jaxrnn cell"):
+        models.SequenceClassifier(nn.GRUCell(H), 4).init(jax.random.key(0), x)
+
+
+def test_char_language_model_state_and_sampling():
+    model = models.CharLanguageModel(V, jaxrnn.LSTMCell(H), embed_size=5, num_layers=2)
+    tokens = jax.random.randint(jax.random.key(2), (B, T), 0, V)
+    variables = model.init(jax.random.key(0), tokens)
+    log_probs = model.apply(variables, tokens)
+    chex.assert_trees_all_close(jax.nn.logsumexp(log_probs, -1), jnp.zeros((B, T)), atol=1e-5)
+    # Two halves with the state carried over equal one pass.
+    first, state = model.apply(variables, tokens[:, :3], return_state=True)
+    second = model.apply(variables, tokens[:, 3:], state)
+    chex.assert_trees_all_close(jnp.concatenate([first, second], 1), log_probs, **TOL)
+    sample = model.sample(variables, jax.random.key(3), tokens[:, :2], 6)
+    assert sample.shape == (B, 6) and int(sample.min()) >= 0 and int(sample.max()) < V
+    np.testing.assert_array_equal(sample, model.sample(variables, jax.random.key(3),
+                                                       tokens[:, :2], 6))  # fmt: skip
+    with pytest.raises(TypeError, match="integer `tokens`"):
+        model.apply(variables, tokens.astype(jnp.float32))
+
+
+@pytest.mark.parametrize("attention", ["bahdanau", "luong", None])
+def test_seq2seq(attention):
+    model = models.Seq2Seq(V, jaxrnn.GRUCell(H), embed_size=6, attention=attention)
+    source = jax.random.randint(jax.random.key(4), (B, T), 1, V)
+    targets = jax.random.randint(jax.random.key(5), (B, 5), 1, V)
+    variables = model.init(jax.random.key(0), source, targets)
+    logits, attn = model.apply(variables, source, targets, LENGTHS)
+    assert logits.shape == (B, 5, V)
+    # Padding in the source never leaks.
+    pad = jnp.arange(T)[None, :] >= LENGTHS[:, None]
+    noisy = jnp.where(pad, (source + 3) % V, source)
+    chex.assert_trees_all_close(model.apply(variables, noisy, targets, LENGTHS)[0], logits, **TOL)
+    if attention is None:
+        assert attn is None
+    else:
+        chex.assert_trees_all_close(attn.sum(-1), jnp.ones((B, 5)), atol=1e-5)
+        np.testing.assert_array_equal(jnp.where(pad[:, None, :], attn, 0.0), 0.0)
+    # Greedy decoding equals teacher forcing on the greedy tokens.
+    greedy, _ = model.apply(variables, source, targets[:, 0], 5, LENGTHS,
+                            method=models.Seq2Seq.greedy)  # fmt: skip
+    fed = jnp.concatenate([targets[:, :1], greedy.argmax(-1)[:, :-1]], axis=1)
+    chex.assert_trees_all_close(model.apply(variables, source, fed, LENGTHS)[0], greedy, **TOL)
+    grads = jax.grad(lambda p: model.apply({"params": p}, source, targets, LENGTHS)[0].sum())(
+        variables["params"]
+    )
+    assert all(bool(jnp.all(jnp.isfinite(g))) for g in jax.tree_util.tree_leaves(grads))
+
+
+def test_seq2seq_rejects_unknown_attention():
+    model = models.Seq2Seq(V, jaxrnn.GRUCell(H), attention="dot")
+    tokens = jnp.ones((B, 4), jnp.int32)
+    with pytest.raises(ValueError, match="`attention`"):
+        model.init(jax.random.key(0), tokens, tokens)
