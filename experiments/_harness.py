@@ -190,10 +190,24 @@ def runs_root(root: str | os.PathLike | None = None) -> pathlib.Path:
 
 
 def _to_json(value: Any) -> Any:
+    """Plain JSON: arrays as lists, and non-finite floats as "inf", "-inf" or "nan".
+
+    Strict JSON has no Infinity or NaN; a diverged run's loss must still be written.
+    """
     if isinstance(value, np.ndarray | jax.Array):
-        return np.asarray(value).tolist()
+        return _to_json(np.asarray(value).tolist())
     if isinstance(value, np.generic):
-        return value.item()
+        return _to_json(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, Mapping):
+        return {str(k): _to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_json(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if dataclasses.is_dataclass(value):
+        return _to_json(dataclasses.asdict(value))
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
@@ -221,7 +235,7 @@ def save(result: Result, root: str | os.PathLike | None = None) -> pathlib.Path:
         "jax_version": jax.__version__,
         "backend": jax.default_backend(),
     }
-    (run_dir / "results.json").write_text(json.dumps(record, indent=1, default=_to_json))
+    (run_dir / "results.json").write_text(json.dumps(_to_json(record), indent=1, allow_nan=False))
     return run_dir
 
 

@@ -1,11 +1,21 @@
 """jaxrnn: recurrent networks in JAX, from initialisation to training."""
 
-from jaxrnn import diagnostics, initializers, interop, models
+from jaxrnn import diagnostics, initializers, interop, models, parallel, training
 from jaxrnn.cells import GRUCell, LSTMCell, LSTMState, RecurrentCell, SimpleRNNCell
 from jaxrnn.sequence import GRU, LSTM, RNN, Bidirectional, SimpleRNN
 from jaxrnn.typing import Initializer
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # jaxrnn.checkpoint imports orbax, which is slow: load it on first use only.
+    if name == "checkpoint":
+        import importlib
+
+        return importlib.import_module("jaxrnn.checkpoint")
+    raise AttributeError(f"module 'jaxrnn' has no attribute {name!r}")
+
 
 __all__ = [
     "GRU",
@@ -19,8 +29,11 @@ __all__ = [
     "RecurrentCell",
     "SimpleRNN",
     "SimpleRNNCell",
+    "checkpoint",
     "diagnostics",
     "initializers",
     "interop",
     "models",
+    "parallel",
+    "training",
 ]

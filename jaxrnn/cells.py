@@ -265,7 +265,7 @@ class RecurrentCell(nn.RNNCellBase):
     """
 
     hidden_size: int
-    kernel_init: Any = "glorot_uniform"
+    kernel_init: Any = None
     recurrent_kernel_init: Any = None
     bias_init: Any = None
     layer_norm: bool = False
@@ -274,6 +274,7 @@ class RecurrentCell(nn.RNNCellBase):
     param_dtype: DType = jnp.float32
 
     num_gates: ClassVar[int] = 1
+    default_kernel_init: ClassVar[Any] = "glorot_uniform"
     default_recurrent_kernel_init: ClassVar[Any] = None
     default_bias_init: ClassVar[Any] = "zeros"
 
@@ -314,7 +315,9 @@ class RecurrentCell(nn.RNNCellBase):
             (shape[-1],),
             self.param_dtype,
         )
-        return kernel * (scale / _column_norm(kernel))
+        norm = _column_norm(kernel)
+        # A zero column stays zero (its scale starts at 0) instead of turning into NaN.
+        return kernel * (scale / jnp.where(norm > 0, norm, 1.0))
 
     @nn.compact
     def weights(self, input_size: int) -> Weights:
@@ -381,6 +384,24 @@ class RecurrentCell(nn.RNNCellBase):
         Returns:
           ``(new_carry, y)``, ``y (..., h)``.
         """
+        expected = self.initialize_carry(None, x.shape)
+        if isinstance(expected, LSTMState) and isinstance(carry, tuple | list) and len(carry) == 2:
+            carry = LSTMState(*carry)  # a plain (h, c), as PyTorch users pass it
+        for want, got in zip(
+            jax.tree_util.tree_leaves(expected), jax.tree_util.tree_leaves(carry), strict=False
+        ):
+            if tuple(got.shape) != tuple(want.shape):
+                raise ValueError(
+                    f"{type(self).__name__}: expected `carry` leaves of shape "
+                    f"{tuple(want.shape)} for an input of shape {tuple(x.shape)}, got "
+                    f"{tuple(got.shape)}"
+                )
+        if jax.tree_util.tree_structure(carry) != jax.tree_util.tree_structure(expected):
+            raise ValueError(
+                f"{type(self).__name__}: expected a `carry` like "
+                f"{jax.tree_util.tree_structure(expected)}, got "
+                f"{jax.tree_util.tree_structure(carry)}"
+            )
         w = self.weights(x.shape[-1])
         if self.dtype is not None:
             carry = jax.tree_util.tree_map(lambda c: c.astype(self.dtype), carry)

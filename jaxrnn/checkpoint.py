@@ -167,7 +167,8 @@ def restore_params(
 
     Args:
       source: a checkpoint directory or a ``Checkpointer``.
-      params: the freshly initialised parameters (the target structure).
+      params: the freshly initialised parameters (the target structure), or a variables
+        dict ``{"params": ...}``.
       subtrees: paths to load; None loads every leaf of ``params``.
       step: the checkpoint step; None for the latest.
 
@@ -178,6 +179,9 @@ def restore_params(
       CheckpointError: a requested path missing from the checkpoint or the target, or
         shapes that differ (the message names the path and both shapes).
     """
+    if isinstance(params, Mapping) and set(params) == {"params"}:
+        # A variables dict: restore inside it and keep the wrapper.
+        return {"params": restore_params(source, params["params"], subtrees=subtrees, step=step)}
     if isinstance(source, Checkpointer):
         ckpt = source
     else:  # reading only: a mistyped path must not leave an empty directory behind

@@ -746,6 +746,7 @@ def identity(gain: float = 1.0) -> Initializer:
 
     def init(key: PRNGKey, shape: Shape, dtype: DType = jnp.float32) -> Array:
         del key
+        dtype, _ = _float_dtype(fn, dtype)
         shape = _shape(fn, shape)
         _min_rank(fn, shape)
         eye = jnp.eye(shape[-2], shape[-1], dtype=dtype) * jnp.asarray(gain, dtype)
@@ -924,6 +925,7 @@ def lstm_bias(forget: float = 1.0) -> Initializer:
 
     def init(key: PRNGKey, shape: Shape, dtype: DType = jnp.float32) -> Array:
         del key
+        dtype, _ = _float_dtype(fn, dtype)
         shape = _shape(fn, shape)
         _gate_axis(fn, shape, _LSTM_GATES)
         hidden = shape[-1] // _LSTM_GATES
@@ -1029,6 +1031,12 @@ def get(spec: Any) -> Initializer:
       TypeError: a spec of another type, or missing/unknown keyword arguments.
     """
     if callable(spec):
+        if spec in _REGISTRY.values() and spec not in (zeros, ones):
+            name = getattr(spec, "__name__", "the initializer")
+            raise TypeError(
+                f"get: got the factory `{name}` itself; pass the initializer it builds, "
+                f"`{name}()` (or the name {name!r})"
+            )
         return spec
     if isinstance(spec, str):
         name, kwargs = spec, {}

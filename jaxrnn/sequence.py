@@ -46,7 +46,7 @@ def check_seq_lengths(owner: str, seq_lengths: Any, batch: int, time: int) -> Ar
     """Validates ``seq_lengths``: integers of shape ``(batch,)`` within ``[0, time]``.
 
     Values are checked when concrete (outside ``jit``); traced values cannot be
-    inspected at trace time.
+    inspected at trace time and are clamped to ``[0, time]`` instead.
 
     Args:
       owner: the caller's name, for the message.
@@ -71,7 +71,8 @@ def check_seq_lengths(owner: str, seq_lengths: Any, batch: int, time: int) -> Ar
                 f"{owner}: expected `seq_lengths` in [0, {time}], got min {values.min()} "
                 f"and max {values.max()}"
             )
-    return lengths.astype(jnp.int32)
+    # Traced values cannot be checked: clamp them so that they can never index padding.
+    return jnp.clip(lengths.astype(jnp.int32), 0, time)
 
 
 def reverse_indices(seq_lengths: Array, time: int) -> Array:
@@ -204,14 +205,21 @@ class RNN(nn.Module):
             carry = initial_carry
         elif self.learned_initial_carry:
             leaves, treedef = jax.tree_util.tree_flatten(zeros)
+            # Named after the carry's fields (h, c for an LSTM), else h, h1, ...
+            names = list(getattr(zeros, "_fields", ())) or [
+                "h" if k == 0 else f"h{k}" for k in range(len(leaves))
+            ]
             learned = self.param(
                 "initial_carry",
-                lambda key: {str(k): jnp.zeros(leaf.shape[-1:], leaf.dtype) for k, leaf in
-                             enumerate(leaves)},
+                lambda key: {n: jnp.zeros(leaf.shape[-1:], leaf.dtype) for n, leaf in
+                             zip(names, leaves, strict=True)},
             )  # fmt: skip
             carry = jax.tree_util.tree_unflatten(
                 treedef,
-                [jnp.broadcast_to(learned[str(k)], leaf.shape) for k, leaf in enumerate(leaves)],
+                [
+                    jnp.broadcast_to(learned[n], leaf.shape)
+                    for n, leaf in zip(names, leaves, strict=True)
+                ],
             )
         else:
             carry = zeros
@@ -404,11 +412,10 @@ class _Stack(nn.Module):
             "weight_norm": self.weight_norm,
             "dtype": self.dtype,
             "param_dtype": self.param_dtype,
+            "kernel_init": self.kernel_init,
             "recurrent_kernel_init": self.recurrent_kernel_init,
             "bias_init": self.bias_init,
         }
-        if self.kernel_init is not None:
-            kwargs["kernel_init"] = self.kernel_init
         return kwargs
 
     def make_cell(self) -> RecurrentCell:

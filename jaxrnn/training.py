@@ -142,7 +142,8 @@ def make_optimizer(
     Args:
       learning_rate: a float or an optax schedule.
       max_grad_norm: ``c``: the global-norm threshold, or the elementwise bound for
-        ``clipping="elementwise"``; ignored for ``clipping="none"``.
+        ``clipping="elementwise"``; ignored for ``clipping="none"``; None with the
+        default clipping means no clipping.
       clipping: ``"global_norm"`` (default), ``"elementwise"`` (each gradient entry
         clipped to ``[-c, c]``, as in Arjovsky et al.'s uRNN experiments) or ``"none"``.
       optimizer: ``"adam"``, ``"adamw"`` (decoupled ``weight_decay``), ``"sgd"`` (with
@@ -171,6 +172,8 @@ def make_optimizer(
       Pascanu, Mikolov & Bengio, "On the difficulty of training recurrent neural
       networks", ICML 2013, arXiv:1211.5063. Kingma & Ba, "Adam", ICLR 2015.
     """
+    if max_grad_norm is None and clipping == "global_norm":
+        clipping = "none"  # max_grad_norm=None: no clipping
     if clipping not in _CLIPPINGS:
         raise ValueError(f"make_optimizer: expected `clipping` in {_CLIPPINGS}, got {clipping!r}")
     if optimizer not in _OPTIMIZERS:
@@ -394,16 +397,21 @@ def _host(metrics: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _mean(value: Any) -> float:
-    return float(np.mean(value))
+def _median(value: Any) -> float:
+    # Over seeds: one diverged seed must not turn the progress bar into inf.
+    return float(np.median(value))
 
 
 class _MetricsWriter:
-    """Appends metrics rows to a ``.jsonl`` or ``.csv`` file."""
+    """Appends metrics rows to a ``.jsonl`` file, or to ``.csv`` files.
+
+    A CSV file has one header, so evaluation rows (other columns) go to a sibling file
+    ``<stem>_eval.csv``; JSONL keeps both kinds in one file, tagged by ``kind``.
+    """
 
     def __init__(self, path: str | pathlib.Path | None):
         self.path = None if path is None else pathlib.Path(path)
-        self.fields: list[str] | None = None
+        self.fields: dict[pathlib.Path, list[str]] = {}
         if self.path is not None:
             if self.path.suffix not in (".jsonl", ".csv"):
                 raise ValueError(
@@ -418,15 +426,23 @@ class _MetricsWriter:
             with self.path.open("a") as f:
                 f.write(json.dumps(row) + "\n")
             return
+        path = self.path
+        if row.get("kind") == "eval":
+            path = self.path.with_name(self.path.stem + "_eval.csv")
         flat = {k: json.dumps(v) if isinstance(v, list) else v for k, v in row.items()}
-        new_file = not self.path.exists() or self.path.stat().st_size == 0
-        if self.fields is None:
-            self.fields = list(flat)
-        with self.path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=self.fields, extrasaction="ignore")
+        new_file = not path.exists() or path.stat().st_size == 0
+        if new_file or path not in self.fields:
+            self.fields[path] = list(flat) if new_file else _csv_header(path)
+        with path.open("a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=self.fields[path], extrasaction="ignore")
             if new_file:
                 writer.writeheader()
             writer.writerow(flat)
+
+
+def _csv_header(path: pathlib.Path) -> list[str]:
+    with path.open(newline="") as f:
+        return next(csv.reader(f))
 
 
 def fit(
@@ -454,7 +470,7 @@ def fit(
     function of the step, the data order is fixed by the seed and a resumed run is
     bit-identical to an uninterrupted one.
 
-    * Progress bar (tqdm) with the loss and the gradient norm.
+    * Progress bar (tqdm) with the loss and the gradient norm (medians over seeds).
     * Metrics every ``log_every`` steps to ``metrics_path`` (``.jsonl`` or ``.csv``).
     * ``eval_fn(params) -> {name: value}`` every ``eval_every`` steps and at the end.
     * Checkpoints (orbax, atomic, the last ``keep_checkpoints`` kept) every
@@ -475,7 +491,8 @@ def fit(
       eval_fn: optional evaluation on the parameters.
       eval_every: evaluation period in steps (0: only at the end).
       log_every: logging period in steps.
-      metrics_path: optional metrics file.
+      metrics_path: optional metrics file (``.jsonl``; or ``.csv``, with evaluation rows
+        in ``<stem>_eval.csv``).
       checkpoint_dir: optional checkpoint directory.
       checkpoint_every: checkpoint period in steps (0: only at the end).
       keep_checkpoints: how many checkpoints to keep.
@@ -498,9 +515,15 @@ def fit(
     from jaxrnn import checkpoint as checkpoint_lib
     from jaxrnn import parallel
 
-    for name, value in (("num_steps", num_steps), ("log_every", log_every)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"fit: expected int `{name}` >= 1, got {value!r}")
+    for name, value, low in (
+        ("num_steps", num_steps, 1),
+        ("log_every", log_every, 1),
+        ("max_nonfinite_steps", max_nonfinite_steps, 1),
+        ("eval_every", eval_every, 0),
+        ("checkpoint_every", checkpoint_every, 0),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"fit: expected int `{name}` >= {low}, got {value!r}")
     writer = _MetricsWriter(metrics_path)
     manager = None
     if checkpoint_dir is not None:
@@ -550,7 +573,11 @@ def fit(
                     row = {"step": step, **_host(metrics)}
                     history.append(row)
                     writer.write({"kind": "train", **row})
-                    bar.set_postfix(loss=_mean(row["loss"]), grad_norm=_mean(row["grad_norm"]))
+                    bar.set_postfix(
+                        loss=_median(row["loss"]),
+                        grad_norm=_median(row["grad_norm"]),
+                        refresh=False,
+                    )
                 bar.update(1)
                 if np.min(streak) >= max_nonfinite_steps:
                     raise NonFiniteError(

@@ -631,3 +631,42 @@ def test_bfloat16_computation_close_to_float32(key, name):
     carry_full, ys_full = run(full.apply, variables, carry, xs)
     assert_close(ys_half, as_numpy64(ys_full), jnp.bfloat16)
     assert_close(carry_half, jax.tree_util.tree_map(as_numpy64, carry_full), jnp.bfloat16)
+
+
+# ---------------------------------------------------------------------------------------
+# Edge cases found in review.
+# ---------------------------------------------------------------------------------------
+
+
+def test_weight_norm_keeps_zero_columns_finite(key):
+    # identity on a non-square (i, 4h) kernel leaves zero columns: no NaN from 0 / 0.
+    cell = LSTMCell(HIDDEN, weight_norm=True, kernel_init="identity")
+    x = jnp.ones((BATCH, INPUT))
+    carry = cell.initialize_carry(key, x.shape)
+    variables = cell.init(key, carry, x)
+    _, y = cell.apply(variables, carry, x)
+    assert bool(jnp.all(jnp.isfinite(y)))
+
+
+def test_none_initializers_mean_the_defaults(key):
+    x = jnp.ones((BATCH, INPUT))
+    explicit = LSTMCell(HIDDEN, kernel_init="glorot_uniform")
+    implicit = LSTMCell(HIDDEN, kernel_init=None, recurrent_kernel_init=None, bias_init=None)
+    carry = explicit.initialize_carry(key, x.shape)
+    chex.assert_trees_all_equal(explicit.init(key, carry, x), implicit.init(key, carry, x))
+    gru = GRUCell(HIDDEN, reset_after=True, recurrent_bias_init=None)
+    assert gru.init(key, gru.initialize_carry(key, x.shape), x)["params"]["recurrent_bias"].shape
+
+
+def test_carry_shape_is_checked_and_tuples_accepted(key):
+    cell = LSTMCell(HIDDEN)
+    x = jnp.ones((BATCH, INPUT))
+    carry = cell.initialize_carry(key, x.shape)
+    variables = cell.init(key, carry, x)
+    with pytest.raises(ValueError, match="`carry` leaves of shape"):
+        cell.apply(variables, LSTMState(carry.h[:1], carry.c[:1]), x)
+    with pytest.raises(ValueError, match="`carry` leaves of shape"):
+        cell.apply(variables, LSTMState(carry.h[:, :2], carry.c), x)
+    chex.assert_trees_all_equal(
+        cell.apply(variables, tuple(carry), x), cell.apply(variables, carry, x)
+    )

@@ -334,6 +334,10 @@ def test_restore_the_whole_tree(pretrained, tmp_path, form):
     _, state, fresh = pretrained
     _save(tmp_path, SAVED_FORMS[form](state))
     chex.assert_trees_all_equal(restore_params(tmp_path, fresh), state.params)
+    # A variables dict as the target keeps its wrapper.
+    chex.assert_trees_all_equal(
+        restore_params(tmp_path, {"params": fresh}), {"params": state.params}
+    )
 
 
 def test_restore_from_a_checkpointer_and_a_given_step(pretrained, tmp_path):

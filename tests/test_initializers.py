@@ -432,6 +432,11 @@ def test_get_resolves_names_pairs_and_callables(key):
     assert set(init.names()) >= {"kaiming_normal", "chrono", "orthogonal", "spectral_radius"}
 
 
+def test_get_rejects_an_uncalled_factory():
+    with pytest.raises(TypeError, match=r"`glorot_uniform\(\)`"):
+        init.get(init.glorot_uniform)
+
+
 def test_get_unknown_name_lists_known():
     with pytest.raises(ValueError, match=r"unknown initializer 'glorot'.*glorot_normal"):
         init.get("glorot")
@@ -586,6 +591,8 @@ K = jax.random.key(0)
         (lambda: init.glorot_uniform()(K, ()), ValueError, "empty `shape`"),
         (lambda: init.he_normal()(K, (5,)), ValueError, "out of range"),
         (lambda: init.normal()(K, (3,), jnp.int32), TypeError, "floating `dtype`"),
+        (lambda: init.identity()(K, (3, 3), jnp.int32), TypeError, "floating `dtype`"),
+        (lambda: init.lstm_bias()(K, (8,), jnp.int32), TypeError, "floating `dtype`"),
         (lambda: init.normal()(K, (3, -1)), TypeError, "`shape`"),
     ],
 )

@@ -234,17 +234,19 @@ def test_learned_initial_carry(x):
     layer = jaxrnn.RNN(jaxrnn.GRUCell(H), learned_initial_carry=True)
     variables = _init(layer, x)
     learned = variables["params"]["initial_carry"]
-    np.testing.assert_array_equal(learned["0"], np.zeros(H))
+    np.testing.assert_array_equal(learned["h"], np.zeros(H))
     plain = jaxrnn.RNN(jaxrnn.GRUCell(H))
     _assert_tree_close(
         layer.apply(variables, x), plain.apply({"params": {"cell": variables["params"]["cell"]}}, x)
     )
     h0 = jnp.linspace(-1.0, 1.0, H)
-    params = {**variables["params"], "initial_carry": {"0": h0}}
+    params = {**variables["params"], "initial_carry": {"h": h0}}
     _, ref_ys = _loop(jaxrnn.GRUCell(H), params["cell"], x, jnp.broadcast_to(h0, (B, H)))
     _assert_tree_close(layer.apply({"params": params}, x), ref_ys)
     grads = jax.grad(lambda p: jnp.sum(layer.apply({"params": p}, x) ** 2))(params)
-    assert float(jnp.abs(grads["initial_carry"]["0"]).sum()) > 0
+    assert float(jnp.abs(grads["initial_carry"]["h"]).sum()) > 0
+    lstm = jaxrnn.RNN(jaxrnn.LSTMCell(H), learned_initial_carry=True)
+    assert set(_init(lstm, x)["params"]["initial_carry"]) == {"h", "c"}
 
 
 # ---------------------------------------------------------------------------------------
@@ -366,6 +368,11 @@ def test_lengths_are_checked_under_jit_only_for_shape_and_dtype(x):
         jax.jit(lambda n: layer.apply(variables, x, n))(jnp.ones(B))
     ys = jax.jit(lambda n: layer.apply(variables, x, n))(jnp.asarray(LENGTHS))
     assert ys.shape == (B, T, H)
+    # Out-of-range traced lengths are clamped to [0, T], never reading past the sequence.
+    reverse = jaxrnn.RNN(jaxrnn.GRUCell(H), reverse=True, return_carry=True)
+    clamped = jax.jit(lambda n: reverse.apply(variables, x, n))(jnp.array([T + 3, -2, 2]))
+    expected = reverse.apply(variables, x, jnp.array([T, 0, 2]))
+    _assert_tree_close(clamped, expected)
 
 
 def test_initializers_by_name_reach_the_cells(x):

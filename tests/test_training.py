@@ -142,7 +142,7 @@ def test_schedules():
         ({"clipping": "value"}, ValueError, "`clipping`"),
         ({"optimizer": "lamb"}, ValueError, "`optimizer`"),
         ({"max_grad_norm": 0.0}, ValueError, "`max_grad_norm` > 0"),
-        ({"max_grad_norm": None}, ValueError, "`max_grad_norm` > 0"),
+        ({"max_grad_norm": None, "clipping": "elementwise"}, ValueError, "`max_grad_norm` > 0"),
         ({"schedule": "step", "total_steps": 10}, ValueError, "`schedule`"),
         ({"schedule": "cosine"}, ValueError, "`total_steps`"),
     ],
@@ -269,9 +269,16 @@ def test_fit_logs_and_evaluates(tmp_path, suffix):
     assert [row["step"] for row in result.evals] == [3, 6]
     if suffix == ".jsonl":
         rows = [json.loads(line) for line in path.read_text().splitlines()]
+        assert [r["kind"] for r in rows] == ["train", "eval", "train", "train", "eval"]
+        evals = [r for r in rows if r["kind"] == "eval"]
     else:
         rows = list(csv.DictReader(path.open()))
-    assert [r["kind"] for r in rows] == ["train", "eval", "train", "train", "eval"]
+        assert [r["kind"] for r in rows] == ["train"] * 3
+        evals = list(csv.DictReader((tmp_path / "metrics_eval.csv").open()))
+    assert [float(r["norm"]) for r in evals] == pytest.approx([e["norm"] for e in result.evals])
+    assert [float(r["loss"]) for r in rows if r["kind"] == "train"] == pytest.approx(
+        [h["loss"] for h in result.history]
+    )
     assert all(np.isfinite(row["loss"]) for row in result.history)
 
 
