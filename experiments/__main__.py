@@ -2,11 +2,12 @@
 
 import sys
 
-from experiments import _harness, clipping, init_variance
+from experiments import _harness, clipping, gradient_flow, init_variance
 
 # The registry: adding an experiment is one line here.
 EXPERIMENTS = {
     "init_variance": init_variance,
+    "gradient_flow": gradient_flow,
     "clipping": clipping,
 }
 

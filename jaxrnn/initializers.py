@@ -764,9 +764,13 @@ def _resolve_base(fn: str, base: Any) -> Initializer:
         raise type(err)(f"{fn}: invalid `base`: {err}") from err
 
 
-def _max_abs_eigenvalue(matrix: np.ndarray) -> np.ndarray:
-    values = np.linalg.eigvals(np.asarray(matrix, np.float64))
-    return np.abs(values).max(axis=-1).astype(matrix.dtype)
+def _max_abs_eigenvalue(hi: np.ndarray, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # np.asarray first: called eagerly, the callback receives jax arrays, whose astype
+    # would narrow float64 back to float32 without x64.
+    matrix = np.asarray(hi, np.float64) + np.asarray(lo, np.float64)
+    radius = np.abs(np.linalg.eigvals(matrix)).max(axis=-1)
+    radius_hi = radius.astype(np.float32)
+    return radius_hi, (radius - radius_hi).astype(np.float32)
 
 
 def spectral_radius_of(matrix: Array) -> Array:
@@ -790,8 +794,16 @@ def spectral_radius_of(matrix: Array) -> Array:
         raise ValueError(
             f"spectral_radius_of: expected `matrix` of shape (..., n, n), got {matrix.shape}"
         )
-    out = jax.ShapeDtypeStruct(matrix.shape[:-2], matrix.dtype)
-    return jax.pure_callback(_max_abs_eigenvalue, out, matrix, vmap_method="broadcast_all")
+    # The callback may run on a thread that does not see a `jax.enable_x64` context and
+    # would narrow float64 operands and results to float32: exchange float64 values as
+    # exact float32 (hi, lo) pairs (48 significant bits) instead.
+    hi = matrix.astype(jnp.float32)
+    lo = (matrix - hi.astype(matrix.dtype)).astype(jnp.float32)
+    out = jax.ShapeDtypeStruct(matrix.shape[:-2], jnp.float32)
+    radius_hi, radius_lo = jax.pure_callback(
+        _max_abs_eigenvalue, (out, out), hi, lo, vmap_method="broadcast_all"
+    )
+    return radius_hi.astype(matrix.dtype) + radius_lo.astype(matrix.dtype)
 
 
 def spectral_radius(radius: float, base: Any = None) -> Initializer:

@@ -380,6 +380,19 @@ def test_spectral_radius_of_known_matrices():
     np.testing.assert_allclose(vmapped, [1.2, 0.5, 0.7], rtol=SPECTRAL_RTOL["float32"])
 
 
+def test_spectral_radius_float64_under_jit_and_vmap():
+    # The eigenvalue callback may run on a thread without the x64 context: still float64.
+    with jax.enable_x64(True):
+        for seed in range(2):
+            keys = jax.random.split(jax.random.key(seed), 3)
+            w = jax.jit(jax.vmap(lambda k: init.spectral_radius(0.9)(k, (16, 16), jnp.float64)))(
+                keys
+            )
+            assert w.dtype == jnp.float64
+            radii = np.abs(np.linalg.eigvals(np.asarray(w))).max(-1)
+            np.testing.assert_allclose(radii, 0.9, rtol=SPECTRAL_RTOL["float64"])
+
+
 def test_spectral_radius_batch_and_base(key):
     # Leading axes are a batch: each matrix is rescaled on its own.
     w = jax.jit(lambda k: init.spectral_radius(1.1)(k, (3, 16, 16)))(key)
