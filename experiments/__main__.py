@@ -2,13 +2,15 @@
 
 import sys
 
-from experiments import _harness, clipping, gradient_flow, init_variance
+from experiments import _harness, adding, clipping, copy_task, gradient_flow, init_variance
 
 # The registry: adding an experiment is one line here.
 EXPERIMENTS = {
     "init_variance": init_variance,
     "gradient_flow": gradient_flow,
     "clipping": clipping,
+    "adding": adding,
+    "copy": copy_task,
 }
 
 

@@ -164,6 +164,55 @@ class SequenceClassifier(nn.Module):
         return nn.Dense(self.num_classes, name="classifier")(features)
 
 
+class SequenceTagger(nn.Module):
+    """A recurrent stack and a dense layer on every step: logits ``(b, t, num_classes)``.
+
+    For per-step targets (the copy task, sequence labelling). With ``seq_lengths`` the
+    outputs past a sequence's end are not meaningful: mask them in the loss.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp, jaxrnn
+      >>> model = SequenceTagger(jaxrnn.LSTMCell(16), num_classes=9)
+      >>> x = jnp.ones((4, 10, 3))                      # (b, t, i)
+      >>> variables = model.init(jax.random.key(0), x)
+      >>> model.apply(variables, x).shape
+      (4, 10, 9)
+
+    Attributes:
+      cell: the cell template.
+      num_classes: classes per step.
+      num_layers: recurrent layers.
+      dropout: dropout between recurrent layers and before the classifier.
+    """
+
+    cell: RecurrentCell
+    num_classes: int
+    num_layers: int = 1
+    dropout: float = 0.0
+
+    @nn.compact
+    def __call__(
+        self, x: Array, seq_lengths: Array | None = None, deterministic: bool = True
+    ) -> Array:
+        """``x (b, t, i) -> logits (b, t, num_classes)``.
+
+        Args:
+          x: inputs ``(b, t, i)``.
+          seq_lengths: optional ``(b,)``.
+          deterministic: disables dropout.
+
+        Returns:
+          Logits ``(b, t, num_classes)``.
+        """
+        _check_cell("SequenceTagger", self.cell)
+        _, outputs = _Stack(self.cell, self.num_layers, self.dropout, name="rnn")(
+            x, seq_lengths, deterministic=deterministic
+        )
+        if self.dropout > 0:
+            outputs = nn.Dropout(self.dropout)(outputs, deterministic=deterministic)
+        return nn.Dense(self.num_classes, name="classifier")(outputs)
+
+
 class CharLanguageModel(nn.Module):
     r"""Character-level language model (seed 003): :math:`\log p(c_{t+1} \mid c_{\le t})`.
 
@@ -418,4 +467,10 @@ class Seq2Seq(nn.Module):
         return self.decode(source, start[:, None], source_lengths, greedy_steps=length)
 
 
-__all__ = ["CharLanguageModel", "Seq2Seq", "SequenceClassifier", "SequenceRegressor"]
+__all__ = [
+    "CharLanguageModel",
+    "Seq2Seq",
+    "SequenceClassifier",
+    "SequenceRegressor",
+    "SequenceTagger",
+]

@@ -107,3 +107,16 @@ def test_seq2seq_rejects_unknown_attention():
     tokens = jnp.ones((B, 4), jnp.int32)
     with pytest.raises(ValueError, match="`attention`"):
         model.init(jax.random.key(0), tokens, tokens)
+
+
+def test_tagger_scores_every_step(x):
+    model = models.SequenceTagger(jaxrnn.LSTMCell(H), num_classes=5, num_layers=2)
+    variables = model.init(jax.random.key(0), x)
+    logits = model.apply(variables, x)
+    assert logits.shape == (B, T, 5)
+    params = variables["params"]
+    h = x
+    for k in range(2):
+        h = jaxrnn.RNN(jaxrnn.LSTMCell(H)).apply({"params": params["rnn"][f"rnn{k}"]}, h)
+    expected = nn.Dense(5).apply({"params": params["classifier"]}, h)
+    chex.assert_trees_all_close(logits, expected, **TOL)
