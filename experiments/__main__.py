@@ -2,7 +2,16 @@
 
 import sys
 
-from experiments import _harness, adding, clipping, copy_task, gradient_flow, init_variance
+from experiments import (
+    _harness,
+    adding,
+    clipping,
+    copy_task,
+    gradient_flow,
+    init_variance,
+    seq2seq_attention,
+    sequential_digits,
+)
 
 # The registry: adding an experiment is one line here.
 EXPERIMENTS = {
@@ -11,6 +20,8 @@ EXPERIMENTS = {
     "clipping": clipping,
     "adding": adding,
     "copy": copy_task,
+    "sequential_digits": sequential_digits,
+    "seq2seq_attention": seq2seq_attention,
 }
 
 
