@@ -16,6 +16,7 @@ import json
 import math
 import os
 import pathlib
+import sys
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -182,6 +183,30 @@ class Result:
     def passed(self) -> bool:
         """Whether every claim passed."""
         return all(claim.passed for claim in self.claims)
+
+
+def moving_average(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing moving average along axis 0 (shorter windows at the start)."""
+    cumulative = np.cumsum(values, axis=0)
+    out = cumulative.copy()
+    out[window:] = cumulative[window:] - cumulative[:-window]
+    counts = np.minimum(np.arange(1, len(values) + 1), window)
+    return out / counts.reshape(-1, *([1] * (values.ndim - 1)))
+
+
+def module_main(name: str, module_name: str, argv: Sequence[str] | None = None) -> int:
+    """The command line of one experiment module (``python -m experiments.<module>``).
+
+    Args:
+      name: the experiment's registered name.
+      module_name: the module's ``__name__``.
+      argv: the arguments (default ``sys.argv[1:]``).
+
+    Returns:
+      The exit status, as ``cli``.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    return cli({name: sys.modules[module_name]}, [name, *argv])
 
 
 def runs_root(root: str | os.PathLike | None = None) -> pathlib.Path:

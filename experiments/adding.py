@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import sys
 import time
 from collections.abc import Callable
 
@@ -251,15 +250,6 @@ def make_batches(
 # ---------------------------------------------------------------------------------------
 
 
-def moving_average(values: np.ndarray, window: int) -> np.ndarray:
-    """Trailing moving average along axis 0 (shorter windows at the start)."""
-    cumulative = np.cumsum(values, axis=0)
-    out = cumulative.copy()
-    out[window:] = cumulative[window:] - cumulative[:-window]
-    counts = np.minimum(np.arange(1, len(values) + 1), window)
-    return out / counts.reshape(-1, *([1] * (values.ndim - 1)))
-
-
 def steps_to_solve(curves: np.ndarray, threshold: float) -> np.ndarray:
     """Per column of ``curves (steps, s)``: the first step (1-based) below ``threshold``.
 
@@ -382,7 +372,7 @@ def _figure(config: Config, runs: dict) -> Figure:
     for ax, (length, got) in zip(axes, runs.items(), strict=True):
         cells = _cells(config.hidden_size, length)
         for name, run in got.items():
-            curves = moving_average(run["loss"], config.smoothing)
+            curves = _harness.moving_average(run["loss"], config.smoothing)
             (line,) = ax.plot(steps, curves.mean(1), label=cells[name][0])
             ax.fill_between(steps, curves.min(1), curves.max(1), alpha=0.2, color=line.get_color())
         ax.axhline(BASELINE_MSE, color="k", linestyle="--", label="baseline 1/6")
@@ -406,7 +396,7 @@ def run(config: Config = QUICK) -> _harness.Result:
         for name in config.models:
             got = train_model(config, name, length)
             got["steps_to_solve"] = steps_to_solve(
-                moving_average(got["loss"], config.smoothing), threshold
+                _harness.moving_average(got["loss"], config.smoothing), threshold
             )
             runs[length][name] = got
     metrics = {
@@ -419,7 +409,9 @@ def run(config: Config = QUICK) -> _harness.Result:
                     "steps_to_solve": run["steps_to_solve"],
                     "seconds": run["seconds"],
                     # Every 10th point of the smoothed curve keeps results.json small.
-                    "loss_smoothed_every_10": moving_average(run["loss"], config.smoothing)[9::10],
+                    "loss_smoothed_every_10": _harness.moving_average(
+                        run["loss"], config.smoothing
+                    )[9::10],
                 }
                 for name, run in got.items()
             }
@@ -456,9 +448,7 @@ def run(config: Config = QUICK) -> _harness.Result:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m experiments.adding [--full] [--key=value ...]``."""
-    return _harness.cli(
-        {NAME: sys.modules[__name__]}, [NAME, *(sys.argv[1:] if argv is None else argv)]
-    )
+    return _harness.module_main(NAME, __name__, argv)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import sys
 import time
 
 import flax.linen as nn
@@ -521,9 +520,7 @@ def run(config: Config = QUICK) -> _harness.Result:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m experiments.clipping [--full] [--key=value ...]``."""
-    return _harness.cli(
-        {NAME: sys.modules[__name__]}, [NAME, *(sys.argv[1:] if argv is None else argv)]
-    )
+    return _harness.module_main(NAME, __name__, argv)
 
 
 if __name__ == "__main__":

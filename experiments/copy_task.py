@@ -27,7 +27,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import sys
 import time
 from collections.abc import Callable
 
@@ -293,15 +292,6 @@ def make_batches(
 # ---------------------------------------------------------------------------------------
 
 
-def moving_average(values: np.ndarray, window: int) -> np.ndarray:
-    """Trailing moving average along axis 0 (shorter windows at the start)."""
-    cumulative = np.cumsum(values, axis=0)
-    out = cumulative.copy()
-    out[window:] = cumulative[window:] - cumulative[:-window]
-    counts = np.minimum(np.arange(1, len(values) + 1), window)
-    return out / counts.reshape(-1, *([1] * (values.ndim - 1)))
-
-
 def train_model(config: Config, model_name: str, length: int) -> dict[str, np.ndarray]:
     """Trains one model on every seed at once.
 
@@ -412,7 +402,7 @@ def _figure(config: Config, runs: dict) -> Figure:
     for ax, (length, got) in zip(axes, runs.items(), strict=True):
         cells = _cells(config.hidden_size, length)
         for name, run in got.items():
-            curves = moving_average(run["loss"], config.smoothing)
+            curves = _harness.moving_average(run["loss"], config.smoothing)
             (line,) = ax.plot(steps, curves.mean(1), label=cells[name][0])
             ax.fill_between(steps, curves.min(1), curves.max(1), alpha=0.2, color=line.get_color())
         ax.axhline(baseline(length), color="k", linestyle="--", label="baseline 10 ln 8/(T+20)")
@@ -443,7 +433,9 @@ def run(config: Config = QUICK) -> _harness.Result:
                     "final_over_baseline": run["final_loss"] / baseline(length),
                     "seconds": run["seconds"],
                     # Every 10th point of the smoothed curve keeps results.json small.
-                    "loss_smoothed_every_10": moving_average(run["loss"], config.smoothing)[9::10],
+                    "loss_smoothed_every_10": _harness.moving_average(
+                        run["loss"], config.smoothing
+                    )[9::10],
                 }
                 for name, run in got.items()
             }
@@ -486,9 +478,7 @@ def run(config: Config = QUICK) -> _harness.Result:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m experiments.copy_task [--full] [--key=value ...]``."""
-    return _harness.cli(
-        {NAME: sys.modules[__name__]}, [NAME, *(sys.argv[1:] if argv is None else argv)]
-    )
+    return _harness.module_main(NAME, __name__, argv)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import sys
 from collections.abc import Callable
 
 import jax
@@ -580,9 +579,7 @@ def run(config: Config = QUICK) -> _harness.Result:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m experiments.gradient_flow [--full] [--key=value ...]``."""
-    return _harness.cli(
-        {NAME: sys.modules[__name__]}, [NAME, *(sys.argv[1:] if argv is None else argv)]
-    )
+    return _harness.module_main(NAME, __name__, argv)
 
 
 if __name__ == "__main__":

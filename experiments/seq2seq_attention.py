@@ -30,7 +30,6 @@ References:
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 
 import jax
@@ -523,9 +522,7 @@ def run(config: Config = QUICK) -> _harness.Result:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m experiments.seq2seq_attention [--full] [--key=value ...]``."""
-    return _harness.cli(
-        {NAME: sys.modules[__name__]}, [NAME, *(sys.argv[1:] if argv is None else argv)]
-    )
+    return _harness.module_main(NAME, __name__, argv)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ def test_batches_are_a_pure_function_of_the_step():
 def test_steps_to_solve_and_moving_average():
     curves = np.array([[1.0, 1.0], [0.5, 1.0], [0.1, 1.0]])
     np.testing.assert_array_equal(adding.steps_to_solve(curves, 0.6), [2, 4])
-    np.testing.assert_allclose(adding.moving_average(curves, 2)[:, 0], [1.0, 0.75, 0.3])
+    np.testing.assert_allclose(_harness.moving_average(curves, 2)[:, 0], [1.0, 0.75, 0.3])
 
 
 def test_config_rejects_bad_values():
