@@ -5,8 +5,11 @@ import sys
 from experiments import (
     _harness,
     adding,
+    benchmark,
+    char_rnn,
     clipping,
     copy_task,
+    forecasting,
     gradient_flow,
     init_variance,
     seq2seq_attention,
@@ -21,7 +24,10 @@ EXPERIMENTS = {
     "adding": adding,
     "copy": copy_task,
     "sequential_digits": sequential_digits,
+    "forecasting": forecasting,
+    "char_rnn": char_rnn,
     "seq2seq_attention": seq2seq_attention,
+    "benchmark": benchmark,  # IN_SUITE = False: runs only when named
 }
 
 

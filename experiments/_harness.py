@@ -351,7 +351,9 @@ def cli(experiments: Mapping[str, types.ModuleType], argv: Sequence[str]) -> int
         parser.error(f"unknown experiment {args.name!r}; known: {', '.join(experiments)}")
     if overrides and args.name is None:
         parser.error(f"overrides {overrides} need an experiment NAME")
-    names = [args.name] if args.name else list(experiments)
+    # Modules with IN_SUITE = False (the benchmark) run only when named.
+    suite = [name for name, module in experiments.items() if getattr(module, "IN_SUITE", True)]
+    names = [args.name] if args.name else suite
     configs = {}
     for name in names:
         base = experiments[name].FULL if args.full else experiments[name].QUICK

@@ -1,7 +1,19 @@
 """jaxrnn: recurrent networks in JAX, from initialisation to training."""
 
-from jaxrnn import diagnostics, initializers, interop, models, parallel, training
+from jaxrnn import (
+    diagnostics,
+    fused,
+    initializers,
+    interop,
+    lru,
+    min_rnn,
+    models,
+    parallel,
+    training,
+)
 from jaxrnn.cells import GRUCell, LSTMCell, LSTMState, RecurrentCell, SimpleRNNCell
+from jaxrnn.lru import LRU, LRUCell
+from jaxrnn.min_rnn import MinGRU, MinGRUCell, MinLSTM, MinLSTMCell
 from jaxrnn.sequence import GRU, LSTM, RNN, Bidirectional, SimpleRNN
 from jaxrnn.typing import Initializer
 
@@ -19,20 +31,29 @@ def __getattr__(name: str):
 
 __all__ = [
     "GRU",
+    "LRU",
     "LSTM",
     "RNN",
     "Bidirectional",
     "GRUCell",
     "Initializer",
+    "LRUCell",
     "LSTMCell",
     "LSTMState",
+    "MinGRU",
+    "MinGRUCell",
+    "MinLSTM",
+    "MinLSTMCell",
     "RecurrentCell",
     "SimpleRNN",
     "SimpleRNNCell",
     "checkpoint",
     "diagnostics",
+    "fused",
     "initializers",
     "interop",
+    "lru",
+    "min_rnn",
     "models",
     "parallel",
     "training",

@@ -37,7 +37,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxrnn import initializers
+from jaxrnn import fused, initializers
 from jaxrnn.typing import Array, DType, PRNGKey
 
 Weights = dict[str, Array]
@@ -228,12 +228,7 @@ def gru_step(
 # Flax modules.
 # ---------------------------------------------------------------------------------------
 
-_ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
-    "tanh": jnp.tanh,
-    "relu": jax.nn.relu,
-    "sigmoid": jax.nn.sigmoid,
-    "identity": lambda x: x,
-}
+_ACTIVATIONS = fused.ELMAN_ACTIVATIONS
 
 
 def _column_norm(kernel: Array) -> Array:
@@ -374,6 +369,21 @@ class RecurrentCell(nn.RNNCellBase):
         """The pure ``step(weights, carry, xw, recurrent_mask) -> (carry, y)``."""
         raise NotImplementedError
 
+    @nn.nowrap
+    def fused_scan(self) -> Callable[..., tuple[Any, Array]] | None:
+        """The whole-sequence loop of ``jaxrnn.fused``, or None where there is none.
+
+        ``scan(weights, carry, x, valid, mask, unroll) -> (carry, outputs)`` computes
+        ``step_fn()`` scanned over time with hand-written derivatives. None with
+        ``layer_norm``, for a subclass that overrides ``step_fn`` and for cells without
+        a fused loop; ``jaxrnn.RNN`` then scans ``step_fn()``.
+        """
+        return None
+
+    @nn.nowrap
+    def _fusable(self, base: type) -> bool:
+        return not self.layer_norm and type(self).step_fn is base.step_fn
+
     def __call__(self, carry: Any, x: Array) -> tuple[Any, Array]:
         """One step.
 
@@ -473,6 +483,14 @@ class SimpleRNNCell(RecurrentCell):
             )
         return _simple_rnn_step_with(activation)
 
+    @nn.nowrap
+    def fused_scan(self) -> Callable[..., tuple[Array, Array]] | None:
+        """``jaxrnn.fused.elman_scan`` for a named activation (not a callable)."""
+        self.step_fn()  # validates the activation
+        if not self._fusable(SimpleRNNCell) or not isinstance(self.activation, str):
+            return None
+        return _FUSED_ELMAN[self.activation]
+
 
 @functools.cache
 def _simple_rnn_step_with(activation: Callable[[Array], Array]) -> Callable[..., Any]:
@@ -522,6 +540,11 @@ class LSTMCell(RecurrentCell):
     def step_fn(self) -> Callable[..., tuple[LSTMState, Array]]:
         """The pure LSTM step."""
         return lstm_step
+
+    @nn.nowrap
+    def fused_scan(self) -> Callable[..., tuple[LSTMState, Array]] | None:
+        """``jaxrnn.fused.lstm_scan`` (None with ``layer_norm``)."""
+        return fused.lstm_scan if self._fusable(LSTMCell) else None
 
     @nn.nowrap
     def initialize_carry(self, rng: PRNGKey, input_shape: tuple[int, ...]) -> LSTMState:
@@ -579,8 +602,16 @@ class GRUCell(RecurrentCell):
         """The pure GRU step with this cell's ``reset_after``."""
         return _GRU_STEPS[bool(self.reset_after)]
 
+    @nn.nowrap
+    def fused_scan(self) -> Callable[..., tuple[Array, Array]] | None:
+        """``jaxrnn.fused.gru_scan`` with this ``reset_after`` (None with ``layer_norm``)."""
+        return _FUSED_GRU[bool(self.reset_after)] if self._fusable(GRUCell) else None
+
 
 _GRU_STEPS = {flag: functools.partial(gru_step, reset_after=flag) for flag in (False, True)}
+# One function object per variant, so that jitted loops over them compile once.
+_FUSED_GRU = {flag: functools.partial(fused.gru_scan, reset_after=flag) for flag in (False, True)}
+_FUSED_ELMAN = {name: functools.partial(fused.elman_scan, activation=name) for name in _ACTIVATIONS}
 
 
 __all__ = [

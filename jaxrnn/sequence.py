@@ -32,6 +32,15 @@ def _check_rate(owner: str, name: str, rate: float) -> float:
     return float(rate)
 
 
+def _check_remat_chunk(owner: str, chunk: Any) -> int:
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 0:
+        raise ValueError(
+            f"{owner}: expected `remat_chunk` to be an int >= 0 (0: no checkpointing), got "
+            f"{chunk!r}"
+        )
+    return chunk
+
+
 def _check_inputs(owner: str, x: Array, time_major: bool) -> None:
     layout = "(t, b, i)" if time_major else "(b, t, i)"
     if not hasattr(x, "ndim") or not hasattr(x, "dtype"):
@@ -118,9 +127,71 @@ def _masked(new_carry: Any, y: Array, old_carry: Any, valid_t: Array | None) -> 
     return new_carry, jnp.where(valid_t, y, jnp.zeros_like(y))
 
 
-@functools.partial(jax.jit, static_argnames=("step", "unroll"))
-def _scan_cell(
+def _step_loop(step: Any, unroll: int) -> Any:
+    """``loop(weights, carry, xw, valid, probe, mask) -> (carry, ys)``: ``step`` scanned."""
+
+    def loop(weights, carry, xw, valid, probe, mask):
+        def body(carry, inputs):
+            xw_t, valid_t, probe_t = inputs
+            new_carry, y = step(weights, carry, xw_t, mask)
+            if probe_t is not None:
+                y = y + probe_t
+                new_carry = new_carry._replace(h=y) if isinstance(new_carry, LSTMState) else y
+            return _masked(new_carry, y, carry, valid_t)
+
+        return jax.lax.scan(body, carry, (xw, valid, probe), unroll=unroll)
+
+    return loop
+
+
+def _fused_loop(scan: Any, unroll: int) -> Any:
+    """The same signature over a ``jaxrnn.fused`` loop (which takes no probe)."""
+
+    def loop(weights, carry, xw, valid, probe, mask):
+        del probe  # None: layers with a probe take the step loop
+        return scan(weights, carry, xw, valid, mask, unroll)
+
+    return loop
+
+
+def _chunked(loop: Any, chunk: int) -> Any:
+    """``loop`` over chunks of ``chunk`` steps, each under ``jax.checkpoint``.
+
+    Backward passes keep only the carry at chunk boundaries and recompute each chunk's
+    residuals, so activation memory grows like ``t / chunk + chunk`` instead of ``t``.
+    The sequence is padded to whole chunks with invalid steps, which keep the carry.
+    """
+
+    def chunked(weights, carry, xw, valid, probe, mask):
+        time = xw.shape[0]
+        count = -(-time // chunk)
+        pad = count * chunk - time
+        if valid is None:
+            valid = jnp.ones((time, 1, 1), bool)
+        # A (t, 1, 1) mask broadcasts against the batch; padding steps are invalid.
+        valid = jnp.broadcast_to(valid, (time, xw.shape[1], 1))
+
+        def split(a, fill):
+            if a is None:
+                return None
+            a = jnp.concatenate([a, jnp.full((pad, *a.shape[1:]), fill, a.dtype)]) if pad else a
+            return a.reshape(count, chunk, *a.shape[1:])
+
+        @jax.checkpoint
+        def body(carry, inputs):
+            xw_c, valid_c, probe_c = inputs
+            return loop(weights, carry, xw_c, valid_c, probe_c, mask)
+
+        carry, ys = jax.lax.scan(body, carry, (split(xw, 0), split(valid, False), split(probe, 0)))
+        return carry, ys.reshape(count * chunk, *ys.shape[2:])[:time]
+
+    return chunked
+
+
+@functools.partial(jax.jit, static_argnames=("step", "scan", "unroll", "remat_chunk"))
+def _run_cell(
     step: Any,
+    scan: Any,
     weights: dict[str, Array],
     carry: Any,
     xw: Array,
@@ -128,22 +199,19 @@ def _scan_cell(
     probe: Array | None,
     mask: Array | None,
     unroll: int,
+    remat_chunk: int,
 ) -> tuple[Any, Array]:
-    """The time loop of a jaxrnn cell over projected inputs ``xw (t, b, g*h)``.
+    """The time loop of a jaxrnn cell.
 
-    Jitted with the (cached) step function static: called eagerly, a layer compiles its
-    loop once per shape instead of at every call; inside an outer ``jit`` it is inlined.
+    ``scan`` (a ``jaxrnn.fused`` loop) when given, over the inputs ``xw (t, b, i)``;
+    else ``step`` under ``jax.lax.scan`` over projected inputs ``xw (t, b, g*h)``.
+    Jitted with the (cached) functions static: called eagerly, a layer compiles its loop
+    once per shape instead of at every call; inside an outer ``jit`` it is inlined.
     """
-
-    def body(carry, inputs):
-        xw_t, valid_t, probe_t = inputs
-        new_carry, y = step(weights, carry, xw_t, mask)
-        if probe_t is not None:
-            y = y + probe_t
-            new_carry = new_carry._replace(h=y) if isinstance(new_carry, LSTMState) else y
-        return _masked(new_carry, y, carry, valid_t)
-
-    return jax.lax.scan(body, carry, (xw, valid, probe), unroll=unroll)
+    loop = _step_loop(step, unroll) if scan is None else _fused_loop(scan, unroll)
+    if remat_chunk:
+        loop = _chunked(loop, remat_chunk)
+    return loop(weights, carry, xw, valid, probe, mask)
 
 
 class RNN(nn.Module):
@@ -172,6 +240,14 @@ class RNN(nn.Module):
       recurrent_dropout: variational dropout on the state entering the recurrent
         matmul: one mask per sequence, the same at every step (Gal & Ghahramani 2016).
         jaxrnn cells only; needs the ``"dropout"`` rng when not deterministic.
+      fused: run jaxrnn's LSTM, GRU and Elman cells through the loops of
+        ``jaxrnn.fused`` (same numbers, faster); False scans the cell's step function.
+        Layer-normalised cells and ``hidden_probe`` always take the step loop.
+      remat_chunk: gradient checkpointing: when > 0, the loop runs in chunks of this
+        many steps under ``jax.checkpoint``, so that the backward pass stores the carry
+        every ``remat_chunk`` steps and recomputes the rest (activation memory about
+        ``t / remat_chunk + remat_chunk`` steps' worth instead of ``t``). jaxrnn cells
+        only.
     """
 
     cell: nn.RNNCellBase
@@ -181,6 +257,8 @@ class RNN(nn.Module):
     unroll: int = 1
     learned_initial_carry: bool = False
     recurrent_dropout: float = 0.0
+    fused: bool = True
+    remat_chunk: int = 0
 
     def _initial_carry(self, initial_carry: Any, batch: int, features: int, dtype: DType) -> Any:
         zeros = self.cell.initialize_carry(jax.random.key(0), (batch, features))
@@ -261,6 +339,7 @@ class RNN(nn.Module):
         reverse = self.reverse if reverse is None else reverse
         return_carry = self.return_carry if return_carry is None else return_carry
         rate = _check_rate("RNN", "recurrent_dropout", self.recurrent_dropout)
+        remat_chunk = _check_remat_chunk("RNN", self.remat_chunk)
         _check_inputs("RNN", x, self.time_major)
         xs = x if self.time_major else jnp.swapaxes(x, 0, 1)  # (t, b, i)
         time, batch, features = xs.shape
@@ -304,13 +383,24 @@ class RNN(nn.Module):
                     self.make_rng("dropout"), 1.0 - rate, (batch, self.cell.hidden_size)
                 )
                 mask = keep.astype(self.cell.dtype or xs.dtype) / (1.0 - rate)
-            xw = self.cell.project_inputs(weights, xs)  # (t, b, g*h): one matmul
-
-            carry, ys = _scan_cell(step, weights, carry, xw, valid, probe, mask, self.unroll)
+            scan = self.cell.fused_scan() if self.fused and probe is None else None
+            if scan is None:
+                xw = self.cell.project_inputs(weights, xs)  # (t, b, g*h): one matmul
+            else:
+                # The fused loops project inside the loop: on CPU that beats one big
+                # (t*b, g*h) buffer written before the loop and read back in it.
+                xw = xs if self.cell.dtype is None else xs.astype(self.cell.dtype)
+            carry, ys = _run_cell(
+                step, scan, weights, carry, xw, valid, probe, mask, self.unroll, remat_chunk
+            )
         else:
             if rate > 0.0:
                 raise ValueError(
                     f"RNN: `recurrent_dropout` needs a jaxrnn cell, got {type(self.cell).__name__}"
+                )
+            if remat_chunk:
+                raise ValueError(
+                    f"RNN: `remat_chunk` needs a jaxrnn cell, got {type(self.cell).__name__}"
                 )
 
             def flax_body(cell, carry, inputs):
@@ -397,6 +487,8 @@ class _Stack(nn.Module):
     recurrent_dropout: float = 0.0
     time_major: bool = False
     unroll: int = 1
+    fused: bool = True
+    remat_chunk: int = 0
     kernel_init: Any = None
     recurrent_kernel_init: Any = None
     bias_init: Any = None
@@ -500,6 +592,8 @@ class _Stack(nn.Module):
                     return_carry=True,
                     unroll=self.unroll,
                     recurrent_dropout=self.recurrent_dropout,
+                    fused=self.fused,
+                    remat_chunk=self.remat_chunk,
                     name=f"layer{layer}" + ("_reverse" if direction else ""),
                 )
                 slot = layer * directions + direction
@@ -539,6 +633,8 @@ class LSTM(_Stack):
         Ghahramani 2016).
       time_major: ``(t, b, i)`` in and out.
       unroll: passed to ``jax.lax.scan``.
+      fused: see ``RNN`` (the fast loops of ``jaxrnn.fused``; default True).
+      remat_chunk: gradient checkpointing every so many steps, see ``RNN``.
       kernel_init: see ``LSTMCell`` (None: the cell's default).
       recurrent_kernel_init: see ``LSTMCell``.
       bias_init: see ``LSTMCell`` (default ``lstm_bias(forget=1.0)``).

@@ -17,15 +17,23 @@ SMOKE = sequential_digits.Config(
 )
 
 
-def test_data_is_64_steps_of_one_feature_in_unit_interval():
+def test_data_is_64_steps_of_one_feature_standardised_by_the_training_pixels():
     data = sequential_digits.load_data(0.2, 0)
     assert data["x_train"].shape[1:] == (64, 1) and data["x_test"].shape[1:] == (64, 1)
     assert len(data["x_train"]) + len(data["x_test"]) == 1797
     assert len(data["x_train"]) == len(data["y_train"])
     assert len(data["x_test"]) == len(data["y_test"])
-    for x in (data["x_train"], data["x_test"]):
-        assert x.dtype == np.float32 and x.min() == 0.0 and x.max() == 1.0
     assert set(np.unique(data["y_test"])) == set(range(10))  # stratified
+    x = data["x_train"]
+    assert x.dtype == data["x_test"].dtype == np.float32
+    assert abs(float(x.mean())) < 1e-5 and abs(float(x.std()) - 1.0) < 1e-5
+    raw = sequential_digits.load_data(0.2, 0, standardize=False)
+    for split in ("train", "test"):
+        r = raw[f"x_{split}"]
+        assert r.dtype == np.float32 and r.min() == 0.0 and r.max() == 1.0
+        # One affine map, fitted on train, applied to train and test alike.
+        mean, std = raw["x_train"].mean(), raw["x_train"].std()
+        np.testing.assert_allclose(data[f"x_{split}"], (r - mean) / std, rtol=1e-6, atol=1e-6)
 
 
 def test_split_is_fixed_by_seed():
@@ -66,6 +74,53 @@ def test_cells():
     assert irnn.activation == "relu"
     with pytest.raises(ValueError, match="unknown model"):
         sequential_digits.make_cell("rnn", 4)
+
+
+def test_irnn_is_le_et_al_init():
+    import jax
+
+    cell = sequential_digits.make_cell("irnn", 16)
+    carry, x = np.zeros((1, 16), np.float32), np.zeros((1, 1), np.float32)
+    params = cell.init(jax.random.key(0), carry, x)["params"]
+    np.testing.assert_array_equal(params["recurrent_kernel"], np.eye(16))
+    np.testing.assert_array_equal(params["bias"], np.zeros(16))
+    assert 0 < float(np.abs(params["kernel"]).max()) < 0.01  # N(0, 0.001^2)
+
+
+def test_irnn_on_raw_pixels_is_a_rank_one_integrator_with_dead_units():
+    # The diagnosis of the docstring: on pixels >= 0 the fresh IRNN's state is
+    # relu(W_xh) * (ink so far): units with W_xh < 0 never fire, the others carry one
+    # number. Centred pixels switch every unit on for some image.
+    raw = sequential_digits.load_data(0.2, 0, standardize=False)["x_train"][:200]
+    std = sequential_digits.load_data(0.2, 0)["x_train"][:200]
+    for seed in (0, 1):
+        before = sequential_digits.irnn_init_features(raw, 32, seed)
+        assert 0.25 < before["never_active"] < 0.75 and before["rank_ratio"] < 1e-4
+        after = sequential_digits.irnn_init_features(std, 32, seed)
+        assert after["never_active"] == 0.0 and after["rank_ratio"] > 0.1
+
+
+def test_claims_ask_the_irnn_to_learn_on_its_worst_seed():
+    config = sequential_digits.Config(models=("lstm", "irnn"), orders=("plain", "permuted"))
+
+    def measured(irnn_plain, irnn_permuted):
+        lstm = {"test_accuracy": np.array([0.7, 0.8])}
+        return {
+            "plain": {"lstm": lstm, "irnn": {"test_accuracy": np.array(irnn_plain)}},
+            "permuted": {"lstm": lstm, "irnn": {"test_accuracy": np.array(irnn_permuted)}},
+        }
+
+    claims, skipped = sequential_digits._claims(config, measured([0.5, 0.9], [0.3, 0.6]))
+    irnn = [c for c in claims if c.name.startswith("IRNN")]
+    assert [c.name for c in irnn] == [
+        "IRNN, plain: learns, test accuracy (worst seed)",
+        "IRNN, permuted: learns, test accuracy (worst seed)",
+    ]
+    assert [c.measured for c in irnn] == [0.5, 0.3] and all(c.passed for c in claims)
+    assert skipped == ["GRU plain", "tanh RNN plain", "GRU permuted", "tanh RNN permuted"]
+    claims, _ = sequential_digits._claims(config, measured([0.1, 0.9], [0.11, 0.6]))
+    assert [c.passed for c in claims if c.name.startswith("IRNN")] == [False, False]
+    assert not any("chance" in c.name for c in claims)
 
 
 def test_smoke_run_writes_results_and_figure(tmp_path):

@@ -1,0 +1,432 @@
+r"""Speed: jaxrnn's recurrent layers against Flax's cells and PyTorch's fused CPU RNNs.
+
+Every contender runs in this one process, interleaved A B C B C A ... (every round in a
+new order, so that no contender always follows the same one) after a warm-up,
+and each speed is the median of ``rounds`` timings; speeds are quoted as ratios
+(competitor time / jaxrnn time, so > 1 means jaxrnn is faster), with the spread of the
+per-round ratios, never as an absolute time alone. In the same rounds a large float32
+GEMM measures the machine, and every contender's effective GFLOP/s (its matmul FLOPs
+over its time) is quoted as a share of that.
+
+A training step is forward + backward of :math:`\sum_t y_t \cdot r_t` for a fixed random
+``r`` with respect to every parameter; forward-only is inference. Matmul FLOPs of one
+layer: forward :math:`2\,b\,t\,(i + h)\,g\,h` (``g`` gates), training 3x that.
+
+Contenders: ``jaxrnn`` (the fused loops of ``jaxrnn.fused``; the GRU with
+``reset_after=True``, the same cell as PyTorch's and Flax's), ``jaxrnn_step`` (the
+cell's step under ``lax.scan``, ``fused=False``), ``flax.linen.RNN`` over
+``OptimizedLSTMCell`` / ``LSTMCell`` / ``GRUCell`` / ``SimpleCell``, PyTorch's
+``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` (threads = cores) when torch is installed. Also:
+``MinGRU`` (parallel scan) against the GRU as ``T`` grows, activation memory of a
+``T = 8192`` LSTM training step with and without ``remat_chunk`` (XLA's buffer
+assignment), and compile time against ``T`` and the number of layers.
+
+Run: ``python -m experiments benchmark`` (not part of the suite, whose timings it would
+disturb); ``--full`` for the wider sweep. Claims are the speed targets of the project.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import os
+import time
+from collections.abc import Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+from matplotlib.figure import Figure
+
+import jaxrnn
+from experiments import _harness
+
+NAME = "benchmark"
+IN_SUITE = False  # `python -m experiments` without a name skips it
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Benchmark shapes and repetitions.
+
+    ``python -m experiments benchmark [--full] [--rounds=9 --hidden=512 ...]``
+
+    Expected (2-core CPU, see the README table): the claims are the project's targets,
+    LSTM training >= 1.25x torch and >= 1.5x flax ``OptimizedLSTMCell``, GRU training
+    >= 1.5x torch and >= 1.25x flax ``GRUCell``, forward >= 1.0x torch. They are
+    targets, not calibrated results: a FAIL is reported as measured.
+
+    Attributes:
+      batch: ``b``.
+      time: ``t`` of the main comparison.
+      input_size: ``i``.
+      hidden: ``h``.
+      rounds: timed rounds (medians over these), at least 7 for a quoted figure.
+      warmup: untimed calls per contender first.
+      kinds: which layers: ``lstm``, ``gru``, ``rnn``.
+      sweep_times: ``t`` values of the LSTM training sweep.
+      sweep_hiddens: ``h`` values of the LSTM training sweep.
+      sweep_rounds: rounds per sweep point.
+      scan_times: ``t`` values of the MinGRU vs GRU comparison.
+      remat_time: ``t`` of the memory comparison.
+      remat_chunk: the checkpointing chunk compared with none.
+      compile_times: ``t`` values of the compile-time report.
+      compile_layers: layer counts of the compile-time report.
+      gemm_size: ``n`` of the ``n x n`` GEMM that measures the machine.
+    """
+
+    batch: int = 32
+    time: int = 128
+    input_size: int = 64
+    hidden: int = 256
+    rounds: int = 7
+    warmup: int = 2
+    kinds: tuple[str, ...] = ("lstm", "gru", "rnn")
+    sweep_times: tuple[int, ...] = (32, 512)
+    sweep_hiddens: tuple[int, ...] = (64, 512)
+    sweep_rounds: int = 3
+    scan_times: tuple[int, ...] = (256, 1024, 4096)
+    remat_time: int = 8192
+    remat_chunk: int = 128
+    compile_times: tuple[int, ...] = (128, 1024, 8192)
+    compile_layers: tuple[int, ...] = (1, 2, 4)
+    gemm_size: int = 2048
+
+
+QUICK = Config()
+FULL = Config(
+    rounds=11, sweep_times=(32, 128, 512, 2048), sweep_hiddens=(64, 256, 1024), sweep_rounds=5
+)
+
+
+# ---------------------------------------------------------------------------------------
+# Contenders: name -> (train step, forward), each a no-argument call that blocks.
+# ---------------------------------------------------------------------------------------
+
+
+def _flax_contender(module: nn.Module, x: jax.Array, target: jax.Array):
+    params = module.init(jax.random.key(0), x)
+
+    def loss(params, x):
+        y = module.apply(params, x)
+        return jnp.sum((y[0] if isinstance(y, tuple) else y) * target)
+
+    grad = jax.jit(jax.grad(loss))
+    forward = jax.jit(module.apply)
+    return (
+        lambda: jax.block_until_ready(grad(params, x)),
+        lambda: jax.block_until_ready(forward(params, x)),
+    )
+
+
+def _torch_contender(kind: str, x: np.ndarray, target: np.ndarray, hidden: int):
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    layer = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[kind](
+        x.shape[-1], hidden, batch_first=True
+    )
+    tx, tt = torch.from_numpy(x), torch.from_numpy(target)
+
+    def train():
+        layer.zero_grad(set_to_none=True)
+        out, _ = layer(tx)
+        (out * tt).sum().backward()
+
+    def forward():
+        with torch.inference_mode():
+            layer(tx)
+
+    return train, forward
+
+
+def _jaxrnn_cell(kind: str, hidden: int) -> jaxrnn.RecurrentCell:
+    if kind == "lstm":
+        return jaxrnn.LSTMCell(hidden)
+    if kind == "gru":
+        return jaxrnn.GRUCell(hidden, reset_after=True)
+    return jaxrnn.SimpleRNNCell(hidden)
+
+
+def _flax_cells(kind: str, hidden: int) -> dict[str, nn.RNNCellBase]:
+    if kind == "lstm":
+        return {"flax_opt_lstm": nn.OptimizedLSTMCell(hidden), "flax_lstm": nn.LSTMCell(hidden)}
+    if kind == "gru":
+        return {"flax_gru": nn.GRUCell(hidden)}
+    return {"flax_simple": nn.SimpleCell(hidden)}
+
+
+def contenders(kind: str, batch: int, time_: int, inputs: int, hidden: int, step: bool = True):
+    """The contenders of one layer kind at one shape: name -> (train, forward)."""
+    rng = np.random.default_rng(0)
+    x_np = rng.standard_normal((batch, time_, inputs), dtype=np.float32)
+    target_np = rng.standard_normal((batch, time_, hidden), dtype=np.float32)
+    x, target = jnp.asarray(x_np), jnp.asarray(target_np)
+    out = {"jaxrnn": _flax_contender(jaxrnn.RNN(_jaxrnn_cell(kind, hidden)), x, target)}
+    if step:
+        out["jaxrnn_step"] = _flax_contender(
+            jaxrnn.RNN(_jaxrnn_cell(kind, hidden), fused=False), x, target
+        )
+    for name, cell in _flax_cells(kind, hidden).items():
+        out[name] = _flax_contender(nn.RNN(cell), x, target)
+    if importlib.util.find_spec("torch") is not None:
+        out["torch"] = _torch_contender(kind, x_np, target_np, hidden)
+    return out
+
+
+def interleaved(calls: dict[str, Callable[[], object]], rounds: int, warmup: int):
+    """Times every call once per round, in a shuffled order; name -> array of seconds."""
+    for call in calls.values():
+        for _ in range(warmup):
+            call()
+    times = {name: [] for name in calls}
+    order = np.random.default_rng(0)  # a fresh order every round: no fixed neighbour
+    names = list(calls)
+    for _ in range(rounds):
+        for name in order.permutation(names):
+            call = calls[name]
+            start = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - start)
+    return {name: np.asarray(t) for name, t in times.items()}
+
+
+def ratios(times: dict[str, np.ndarray], ours: str = "jaxrnn") -> dict[str, dict[str, float]]:
+    """Competitor median / ours, and the spread of the per-round ratios."""
+    out = {}
+    for name, t in times.items():
+        if name == ours:
+            continue
+        per_round = t / times[ours]
+        out[name] = {
+            "ratio": float(np.median(t) / np.median(times[ours])),
+            "round_min": float(per_round.min()),
+            "round_max": float(per_round.max()),
+        }
+    return out
+
+
+def matmul_flops(kind: str, batch: int, time_: int, inputs: int, hidden: int) -> float:
+    """Forward matmul FLOPs of one layer: 2 b t (i + h) g h."""
+    return 2.0 * batch * time_ * (inputs + hidden) * GATES[kind] * hidden
+
+
+def _gemm(n: int) -> Callable[[], object]:
+    a = jax.random.normal(jax.random.key(0), (n, n))
+    f = jax.jit(lambda a: a @ a)
+    return lambda: jax.block_until_ready(f(a))
+
+
+# ---------------------------------------------------------------------------------------
+# The parts.
+# ---------------------------------------------------------------------------------------
+
+
+def main_comparison(config: Config) -> dict:
+    """Train and forward of every kind at the default shape, interleaved, with the GEMM."""
+    shape = (config.batch, config.time, config.input_size, config.hidden)
+    calls = {"gemm": _gemm(config.gemm_size)}
+    for kind in config.kinds:
+        for name, (train, forward) in contenders(kind, *shape).items():
+            calls[f"{kind}/train/{name}"] = train
+            calls[f"{kind}/forward/{name}"] = forward
+    times = interleaved(calls, config.rounds, config.warmup)
+    gemm_gflops = 2.0 * config.gemm_size**3 / np.median(times.pop("gemm")) / 1e9
+    out = {"gemm_gflops": gemm_gflops, "median_ms": {}, "ratios": {}, "gflops_share": {}}
+    for kind in config.kinds:
+        for mode, factor in (("train", 3.0), ("forward", 1.0)):
+            prefix = f"{kind}/{mode}/"
+            group = {k[len(prefix) :]: v for k, v in times.items() if k.startswith(prefix)}
+            flops = factor * matmul_flops(kind, *shape)
+            out["median_ms"][prefix[:-1]] = {k: float(np.median(v) * 1e3) for k, v in group.items()}
+            out["ratios"][prefix[:-1]] = ratios(group)
+            out["gflops_share"][prefix[:-1]] = {
+                k: float(flops / np.median(v) / 1e9 / gemm_gflops) for k, v in group.items()
+            }
+    return out
+
+
+def sweep(config: Config) -> dict:
+    """LSTM training ratios against ``t`` (at the default ``h``) and ``h`` (default ``t``)."""
+    out = {"time": {}, "hidden": {}}
+    points = [("time", t, config.hidden) for t in config.sweep_times]
+    points += [("hidden", config.time, h) for h in config.sweep_hiddens]
+    for axis, time_, hidden in points:
+        calls = contenders("lstm", config.batch, time_, config.input_size, hidden, step=False)
+        calls = {name: train for name, (train, _) in calls.items() if name != "flax_lstm"}
+        times = interleaved(calls, config.sweep_rounds, 1)
+        value = time_ if axis == "time" else hidden
+        out[axis][str(value)] = {k: v["ratio"] for k, v in ratios(times).items()}
+    return out
+
+
+def parallel_scan(config: Config) -> dict:
+    """``MinGRU`` (log-space parallel scan) vs the fused GRU, training, as ``t`` grows."""
+    out = {}
+    for time_ in config.scan_times:
+        x = jax.random.normal(jax.random.key(0), (config.batch, time_, config.input_size))
+        target = jax.random.normal(jax.random.key(1), (config.batch, time_, config.hidden))
+        calls = {
+            "jaxrnn": _flax_contender(jaxrnn.MinGRU(config.hidden), x, target)[0],
+            "gru": _flax_contender(
+                jaxrnn.RNN(jaxrnn.GRUCell(config.hidden, reset_after=True)), x, target
+            )[0],
+        }
+        times = interleaved(calls, max(3, config.sweep_rounds), 1)
+        out[str(time_)] = ratios(times)["gru"]["ratio"]  # GRU time / MinGRU time
+    return out
+
+
+def _train_step(layer: nn.Module, x: jax.Array):
+    params = layer.init(jax.random.key(0), x)
+    grad = jax.jit(jax.grad(lambda p, x: jnp.sum(layer.apply(p, x)[0] ** 2)))
+    return grad, params
+
+
+def remat_memory(config: Config) -> dict:
+    """Temporary buffer bytes of a ``t = remat_time`` LSTM training step (XLA's count)."""
+    x = jnp.zeros((config.batch, config.remat_time, config.input_size))
+    out = {}
+    for chunk in (0, config.remat_chunk):
+        grad, params = _train_step(jaxrnn.LSTM(config.hidden, remat_chunk=chunk), x)
+        memory = grad.lower(params, x).compile().memory_analysis()
+        out[str(chunk)] = int(memory.temp_size_in_bytes)
+    return out
+
+
+def compile_times(config: Config) -> dict:
+    """Seconds to lower and compile an LSTM training step, against ``t`` and layers."""
+    out = {"time": {}, "layers": {}}
+    points = [("time", t, 1) for t in config.compile_times]
+    points += [("layers", config.time, n) for n in config.compile_layers]
+    for axis, time_, layers in points:
+        x = jnp.zeros((config.batch, time_, config.input_size))
+        grad, params = _train_step(jaxrnn.LSTM(config.hidden, num_layers=layers), x)
+        start = time.perf_counter()
+        grad.lower(params, x).compile()
+        out[axis][str(time_ if axis == "time" else layers)] = time.perf_counter() - start
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Claims, figure, run.
+# ---------------------------------------------------------------------------------------
+
+TARGETS = (
+    ("lstm", "train", "torch", 1.25),
+    ("lstm", "train", "flax_opt_lstm", 1.5),
+    ("gru", "train", "torch", 1.5),
+    ("gru", "train", "flax_gru", 1.25),
+    ("lstm", "forward", "torch", 1.0),
+    ("gru", "forward", "torch", 1.0),
+)
+
+
+def _claims(config: Config, main: dict, scan: dict) -> list[_harness.Claim]:
+    claims = []
+    for kind, mode, competitor, low in TARGETS:
+        found = main["ratios"].get(f"{kind}/{mode}", {}).get(competitor)
+        if found is not None:
+            claims.append(
+                _harness.within(
+                    f"{kind} {mode}: {competitor} time / jaxrnn time", found["ratio"], low=low
+                )
+            )
+    if len(scan) >= 2:
+        values = [scan[str(t)] for t in sorted(config.scan_times)]
+        claims.append(
+            _harness.within(
+                "MinGRU speed-up over the GRU grows from the shortest to the longest t",
+                values[-1] - values[0],
+                low=0.0,
+            )
+        )
+    return claims
+
+
+def _figure(main: dict, sweep_: dict, scan: dict) -> Figure:
+    fig = Figure(figsize=(13, 4))
+    ax = fig.add_subplot(1, 3, 1)
+    labels, values = [], []
+    for group, ratios_ in main["ratios"].items():
+        for name, r in ratios_.items():
+            labels.append(f"{group}\n{name}")
+            values.append(r["ratio"])
+    ax.barh(range(len(values)), values)
+    ax.set_yticks(range(len(values)), labels, fontsize=5)
+    ax.axvline(1.0, color="k", lw=0.8)
+    ax.set_xlabel("competitor time / jaxrnn time")
+    ax.set_title("default shape")
+    for k, axis in enumerate(("time", "hidden")):
+        ax = fig.add_subplot(1, 3, 2 + k)
+        points = sweep_[axis]
+        xs = [int(v) for v in points]
+        for name in sorted({n for r in points.values() for n in r}):
+            ax.plot(xs, [points[str(v)].get(name, np.nan) for v in xs], "o-", label=name)
+        if axis == "time" and scan:
+            ax.plot([int(t) for t in scan], list(scan.values()), "s--", label="GRU / MinGRU")
+        ax.axhline(1.0, color="k", lw=0.8)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel(axis)
+        ax.set_ylabel("time ratio (> 1: jaxrnn faster)")
+        ax.set_title(f"LSTM training vs {axis}")
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def run(config: Config) -> _harness.Result:
+    """Runs every part; see the module docstring."""
+    _harness.check_types(config)
+    unknown = set(config.kinds) - set(GATES)
+    if unknown:
+        raise ValueError(f"benchmark: unknown `kinds` {sorted(unknown)}; known {sorted(GATES)}")
+    main = main_comparison(config)
+    sweep_ = sweep(config)
+    scan = parallel_scan(config) if config.scan_times else {}
+    memory = remat_memory(config) if config.remat_time else {}
+    compile_ = compile_times(config)
+    metrics = {
+        "main": main,
+        "sweep": sweep_,
+        "gru_over_mingru": scan,
+        "remat_temp_bytes": memory,
+        "compile_seconds": compile_,
+        "device": str(jax.devices()[0]),
+        "cpu_count": os.cpu_count(),
+    }
+    rows = ["| layer / mode | competitor | competitor time / jaxrnn | per-round range |"]
+    rows.append("|---|---|---|---|")
+    for group, ratios_ in main["ratios"].items():
+        for name, r in ratios_.items():
+            rows.append(
+                f"| {group} | {name} | {r['ratio']:.2f} | "
+                f"{r['round_min']:.2f}-{r['round_max']:.2f} |"
+            )
+    summary = (
+        f"GEMM {main['gemm_gflops']:.0f} GFLOP/s. Ratios > 1: jaxrnn faster. GRU/MinGRU "
+        f"training time ratio by t: {', '.join(f'{t}: {v:.2f}' for t, v in scan.items())}. "
+        f"Activation temporaries at t={config.remat_time}: "
+        + ", ".join(f"chunk {c}: {b / 2**20:.0f} MiB" for c, b in memory.items())
+        + ". Compile seconds by t: "
+        + ", ".join(f"{t}: {s:.1f}" for t, s in compile_["time"].items())
+        + "; by layers: "
+        + ", ".join(f"{n}: {s:.1f}" for n, s in compile_["layers"].items())
+        + "."
+    )
+    return _harness.Result(
+        name=NAME,
+        config=config,
+        seeds=(0,),
+        metrics=metrics,
+        claims=_claims(config, main, scan),
+        summary=summary,
+        table="\n".join(rows),
+        figures={"benchmark": _figure(main, sweep_, scan)},
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(_harness.module_main(NAME, __name__))

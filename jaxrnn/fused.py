@@ -1,0 +1,485 @@
+r"""Fused time loops of the LSTM, GRU and Elman cells, with hand-written derivatives.
+
+``jax.lax.scan`` over a cell's step is correct but leaves speed on the table, in the same
+three places cuDNN's RNN kernels address:
+
+1. **Gate arithmetic.** XLA's CPU code for four sigmoid/tanh calls on column slices of
+   the gate buffer costs several times one call on the contiguous buffer. Here every
+   gate is one logistic over the whole ``(b, g*h)`` block, the tanh gates through
+   :math:`\tanh(x) = 2\sigma(2x) - 1` with the factor 2 folded into the weight columns
+   once per sequence.
+2. **Weight gradients.** Reverse-mode autodiff of a scan accumulates
+   :math:`\partial L / \partial W_h \mathrel{+}= h_{t-1}^\top \delta_t` in the loop
+   carry: one small GEMM and a read-modify-write of the whole kernel per step. Here the
+   derivative is written so that the kernel's gradient is *one* GEMM over all
+   :math:`t \cdot b` rows after the backward loop, as cuDNN does.
+3. **Residuals.** The forward loop stores exactly the factors the backward loop
+   multiplies by (gate derivatives, :math:`\tanh c_t`, ...), so the backward loop does
+   no transcendental math at all.
+
+The derivative is a ``jax.custom_jvp`` rule, not a ``custom_vjp``: its tangent is a
+*linear* scan whose only per-step matmul is :math:`\dot h_{t-1} W_h`, and the term
+:math:`h_{t-1} \dot W_h` for every step is one GEMM outside that loop. JAX transposes
+this rule into the backward pass described above, and forward mode (``jax.jvp``,
+``jax.jacfwd``, ``check_grads(modes=("fwd", "rev"))``) keeps working.
+
+Every function takes the *effective* weights of ``jaxrnn.cells`` (``recurrent_kernel
+(h, g*h)`` and, for a GRU with ``reset_after``, ``recurrent_bias (h,)``), the projected
+inputs ``xw (t, b, g*h)`` of ``cells.project_inputs``, the initial carry, an optional
+``valid (t, b, 1)`` padding mask (padded steps keep the carry and output zeros) and an
+optional ``mask (b, h)`` recurrent-dropout mask (not differentiated). They return
+``(final_carry, outputs (t, b, h))`` and equal the step functions of ``jaxrnn.cells``
+scanned with ``jax.lax.scan`` to float32 rounding (``tests/test_fused.py``).
+
+References:
+  Appleyard, Kocisky & Blunsom, "Optimizing performance of recurrent neural networks on
+  GPUs", 2016 (the cuDNN RNN: input GEMM before the loop, weight-gradient GEMM after).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax.custom_derivatives import SymbolicZero
+
+from jaxrnn.typing import Array
+
+# Elman activations the fused loop knows, with their derivative written in terms of the
+# *output* y = phi(x), so that the forward loop's residual is phi'(x) itself.
+_ELMAN_DERIVATIVES: dict[str, Callable[[Array], Array]] = {
+    "tanh": lambda y: 1.0 - y * y,
+    "sigmoid": lambda y: y * (1.0 - y),
+    "relu": lambda y: (y > 0).astype(y.dtype),
+    "identity": jnp.ones_like,
+}
+# The activations of ``jaxrnn.SimpleRNNCell`` by name.
+ELMAN_ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
+    "tanh": jnp.tanh,
+    "sigmoid": jax.nn.sigmoid,
+    "relu": jax.nn.relu,
+    "identity": lambda x: x,
+}
+
+
+# ---------------------------------------------------------------------------------------
+# Shared pieces.
+# ---------------------------------------------------------------------------------------
+
+
+def _is_zero(tangent: Any) -> bool:
+    return isinstance(tangent, SymbolicZero)
+
+
+def _zeros_if_symbolic(tangent: Any, like: Array) -> Array:
+    return jnp.zeros_like(like) if _is_zero(tangent) else tangent
+
+
+def _select(valid_t: Array | None, new: Array, old: Array) -> Array:
+    return new if valid_t is None else jnp.where(valid_t, new, old)
+
+
+def _output(valid_t: Array | None, y: Array) -> Array:
+    return y if valid_t is None else jnp.where(valid_t, y, jnp.zeros_like(y))
+
+
+def _constant(mask: Array | None) -> Array | None:
+    return None if mask is None else jax.lax.stop_gradient(mask)
+
+
+def _masked(h: Array, mask: Array | None) -> Array:
+    return h if mask is None else h * mask
+
+
+def _tanh_columns(num_gates: int, tanh_gates: tuple[int, ...], hidden: int, dtype) -> Array:
+    """``(g*h,)`` column scales: 2 for the gates taken through tanh = 2 sigma(2x) - 1."""
+    scale = [2.0 if k in tanh_gates else 1.0 for k in range(num_gates)]
+    return jnp.repeat(jnp.asarray(scale, dtype), hidden)
+
+
+def _outside_tangent(
+    weights: dict[str, Array],
+    d_weights: dict[str, Any],
+    x: Array,
+    dx: Any,
+    entering: Array,
+    columns: slice,
+    dtype: Any,
+) -> Array:
+    r"""The part of the pre-activation tangent that does not pass through the carry.
+
+    :math:`\dot x_t W_x + x_t \dot W_x + \dot b + h_{t-1} \dot W_h` for every step at
+    once, three GEMMs over all ``t*b`` rows (symbolic zeros skipped); ``entering
+    (t, b, h)`` is the (masked) state entering the recurrent matmul at each step. Its
+    transpose is the weight gradient as one GEMM after the backward loop.
+    """
+    terms = []
+    if not _is_zero(dx):
+        terms.append(dx @ weights["kernel"][:, columns])
+    if not _is_zero(d_weights["kernel"]):
+        terms.append(x @ d_weights["kernel"][:, columns])
+    if not _is_zero(d_weights["recurrent_kernel"]):
+        terms.append(entering @ d_weights["recurrent_kernel"][:, columns])
+    shape = (*entering.shape[:2], weights["bias"][columns].shape[-1])
+    out = functools.reduce(jnp.add, terms) if terms else jnp.zeros(shape, dtype)
+    if not _is_zero(d_weights["bias"]):
+        out = out + d_weights["bias"][columns]
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# LSTM.
+# ---------------------------------------------------------------------------------------
+
+_LSTM_KEYS = ("kernel", "recurrent_kernel", "bias")
+
+
+def _lstm_forward(weights, x, carry, valid, mask, unroll, residuals):
+    hidden = carry[0].shape[-1]
+    scale = _tanh_columns(4, (2,), hidden, x.dtype)
+    w, u, b = (weights[k] * scale for k in _LSTM_KEYS)
+
+    def body(carry, inputs):
+        h, c = carry
+        x_t, valid_t = inputs
+        entering = _masked(h, mask)
+        a = jax.nn.sigmoid(x_t @ w + entering @ u + b)
+        i, f, g, o = jnp.split(a, 4, axis=-1)
+        g = 2.0 * g - 1.0
+        c_new = f * c + i * g
+        tanh_c = jnp.tanh(c_new)
+        h_new = o * tanh_c
+        out = (_select(valid_t, h_new, h), _select(valid_t, c_new, c))
+        y = _output(valid_t, h_new)
+        if not residuals:
+            return out, y
+        gate_slopes = jnp.concatenate(
+            [i * (1.0 - i), f * (1.0 - f), 1.0 - g * g, o * (1.0 - o)], axis=-1
+        )
+        res = (entering, c, i, f, g, tanh_c, o * (1.0 - tanh_c * tanh_c), gate_slopes)
+        return out, (y, res)
+
+    final, ys = jax.lax.scan(body, tuple(carry), (x, valid), unroll=unroll)
+    return (final, *ys) if residuals else (final, ys, None)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(5,))
+def _lstm(weights, x, carry, valid, mask, unroll):
+    final, ys, _ = _lstm_forward(weights, x, carry, valid, mask, unroll, False)
+    return final, ys
+
+
+@functools.partial(_lstm.defjvp, symbolic_zeros=True)
+def _lstm_jvp(unroll, primals, tangents):
+    weights, x, carry, valid, mask = primals
+    d_weights, dx, d_carry, _, _ = tangents
+    final, ys, res = _lstm_forward(weights, x, carry, valid, mask, unroll, True)
+    entering, c_prev, i, f, g, tanh_c, out_slope, gate_slopes = res
+    d_pre = _outside_tangent(weights, d_weights, x, dx, entering, slice(None), ys.dtype)
+    u = weights["recurrent_kernel"]
+
+    def body(d_carry, inputs):
+        dh, dc = d_carry
+        d_pre_t, valid_t, c_prev_t, i_t, f_t, g_t, tanh_c_t, out_slope_t, slopes_t = inputs
+        da = (d_pre_t + _masked(dh, mask) @ u) * slopes_t
+        di, df, dg, do = jnp.split(da, 4, axis=-1)
+        dc_new = df * c_prev_t + f_t * dc + di * g_t + i_t * dg
+        dh_new = do * tanh_c_t + out_slope_t * dc_new
+        out = (_select(valid_t, dh_new, dh), _select(valid_t, dc_new, dc))
+        return out, _output(valid_t, dh_new)
+
+    init = tuple(_zeros_if_symbolic(t, c) for t, c in zip(d_carry, carry, strict=True))
+    inputs = (d_pre, valid, c_prev, i, f, g, tanh_c, out_slope, gate_slopes)
+    d_final, d_ys = jax.lax.scan(body, init, inputs, unroll=unroll)
+    return (final, ys), (d_final, d_ys)
+
+
+def lstm_scan(
+    weights: dict[str, Array],
+    carry: Any,
+    x: Array,
+    valid: Array | None = None,
+    mask: Array | None = None,
+    unroll: int = 1,
+) -> tuple[Any, Array]:
+    r"""The LSTM over a whole sequence: ``jaxrnn.cells.lstm_step`` scanned, fused.
+
+    Args:
+      weights: ``kernel (i, 4h)``, ``recurrent_kernel (h, 4h)``, ``bias (4h,)``, gates
+        i, f, g, o; other entries are ignored.
+      carry: ``(h, c)``, each ``(b, h)``: a ``jaxrnn.LSTMState`` or any pair.
+      x: ``(t, b, i)`` inputs.
+      valid: optional ``(t, b, 1)`` bool; False steps keep the carry and output zeros.
+      mask: optional ``(b, h)`` recurrent-dropout mask on :math:`h_{t-1}` (treated as a
+        constant by differentiation).
+      unroll: passed to ``jax.lax.scan``.
+
+    Returns:
+      ``((h_T, c_T), outputs (t, b, h))``, the final carry of the same type as ``carry``.
+    """
+    leaves, treedef = jax.tree_util.tree_flatten(carry)
+    if len(leaves) != 2:
+        raise ValueError(f"lstm_scan: expected a `carry` of two arrays (h, c), got {treedef}")
+    weights = {k: weights[k] for k in _LSTM_KEYS}
+    final, ys = _lstm(weights, x, tuple(leaves), valid, _constant(mask), unroll)
+    return jax.tree_util.tree_unflatten(treedef, list(final)), ys
+
+
+# ---------------------------------------------------------------------------------------
+# Elman RNN.
+# ---------------------------------------------------------------------------------------
+
+
+def _elman_forward(weights, x, h0, valid, mask, unroll, activation, residuals):
+    phi = ELMAN_ACTIVATIONS[activation]
+    slope = _ELMAN_DERIVATIVES[activation]
+    w, u, b = (weights[k] for k in _LSTM_KEYS)
+
+    def body(h, inputs):
+        x_t, valid_t = inputs
+        entering = _masked(h, mask)
+        h_new = phi(x_t @ w + entering @ u + b)
+        y = _output(valid_t, h_new)
+        h_out = _select(valid_t, h_new, h)
+        if not residuals:
+            return h_out, y
+        return h_out, (y, (entering, slope(h_new)))
+
+    h, ys = jax.lax.scan(body, h0, (x, valid), unroll=unroll)
+    return (h, *ys) if residuals else (h, ys, None)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(5, 6))
+def _elman(weights, x, h0, valid, mask, unroll, activation):
+    h, ys, _ = _elman_forward(weights, x, h0, valid, mask, unroll, activation, False)
+    return h, ys
+
+
+@functools.partial(_elman.defjvp, symbolic_zeros=True)
+def _elman_jvp(unroll, activation, primals, tangents):
+    weights, x, h0, valid, mask = primals
+    d_weights, dx, d_h0, _, _ = tangents
+    h, ys, (entering, slopes) = _elman_forward(
+        weights, x, h0, valid, mask, unroll, activation, True
+    )
+    d_pre = _outside_tangent(weights, d_weights, x, dx, entering, slice(None), ys.dtype)
+    u = weights["recurrent_kernel"]
+
+    def body(dh, inputs):
+        d_pre_t, valid_t, slope_t = inputs
+        dh_new = (d_pre_t + _masked(dh, mask) @ u) * slope_t
+        return _select(valid_t, dh_new, dh), _output(valid_t, dh_new)
+
+    dh, d_ys = jax.lax.scan(
+        body, _zeros_if_symbolic(d_h0, h0), (d_pre, valid, slopes), unroll=unroll
+    )
+    return (h, ys), (dh, d_ys)
+
+
+def elman_scan(
+    weights: dict[str, Array],
+    carry: Array,
+    x: Array,
+    valid: Array | None = None,
+    mask: Array | None = None,
+    unroll: int = 1,
+    activation: str = "tanh",
+) -> tuple[Array, Array]:
+    r"""The Elman RNN :math:`h_t = \phi(x_t W_x + h_{t-1} W_h + b)` over a sequence, fused.
+
+    Args:
+      weights: ``kernel (i, h)``, ``recurrent_kernel (h, h)``, ``bias (h,)``; other
+        entries are ignored.
+      carry: ``(b, h)``.
+      x: ``(t, b, i)`` inputs.
+      valid: optional ``(t, b, 1)`` bool padding mask.
+      mask: optional ``(b, h)`` recurrent-dropout mask (a constant for differentiation).
+      unroll: passed to ``jax.lax.scan``.
+      activation: one of ``"tanh"``, ``"sigmoid"``, ``"relu"``, ``"identity"``.
+
+    Returns:
+      ``(h_T, outputs (t, b, h))``.
+    """
+    if activation not in ELMAN_ACTIVATIONS:
+        raise ValueError(
+            f"elman_scan: expected `activation` in {tuple(ELMAN_ACTIVATIONS)}, got {activation!r}"
+        )
+    weights = {k: weights[k] for k in _LSTM_KEYS}
+    return _elman(weights, x, carry, valid, _constant(mask), unroll, activation)
+
+
+# ---------------------------------------------------------------------------------------
+# GRU, reset after the matmul (PyTorch, cuDNN, Keras).
+# ---------------------------------------------------------------------------------------
+
+_GRU_AFTER_KEYS = (*_LSTM_KEYS, "recurrent_bias")
+
+
+def _gru_after_forward(weights, x, h0, valid, mask, unroll, residuals):
+    hidden = h0.shape[-1]
+    w, u, b, b_hn = (weights[k] for k in _GRU_AFTER_KEYS)
+
+    def body(h, inputs):
+        x_t, valid_t = inputs
+        entering = _masked(h, mask)
+        xw = x_t @ w + b
+        hu = entering @ u
+        rz = jax.nn.sigmoid(xw[..., : 2 * hidden] + hu[..., : 2 * hidden])
+        r, z = jnp.split(rz, 2, axis=-1)
+        hn = hu[..., 2 * hidden :] + b_hn
+        n = jnp.tanh(xw[..., 2 * hidden :] + r * hn)
+        h_new = n + z * (h - n)
+        y = _output(valid_t, h_new)
+        h_out = _select(valid_t, h_new, h)
+        if not residuals:
+            return h_out, y
+        res = (entering, rz * (1.0 - rz), 1.0 - n * n, hn, r, z, h - n)
+        return h_out, (y, res)
+
+    h, ys = jax.lax.scan(body, h0, (x, valid), unroll=unroll)
+    return (h, *ys) if residuals else (h, ys, None)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(5,))
+def _gru_after(weights, x, h0, valid, mask, unroll):
+    h, ys, _ = _gru_after_forward(weights, x, h0, valid, mask, unroll, False)
+    return h, ys
+
+
+@functools.partial(_gru_after.defjvp, symbolic_zeros=True)
+def _gru_after_jvp(unroll, primals, tangents):
+    weights, x, h0, valid, mask = primals
+    d_weights, dx, d_h0, _, _ = tangents
+    hidden = h0.shape[-1]
+    h, ys, res = _gru_after_forward(weights, x, h0, valid, mask, unroll, True)
+    entering, rz_slopes, n_slope, hn, r, z, h_minus_n = res
+    rz_cols, n_cols = slice(0, 2 * hidden), slice(2 * hidden, 3 * hidden)
+    d_pre_rz = _outside_tangent(weights, d_weights, x, dx, entering, rz_cols, ys.dtype)
+    # The candidate: n = tanh(x W_n + b_n + r * (h U_n + b_hn)). Its x-part and the
+    # r * (h_{t-1} dU_n + db_hn) part do not pass through the carry.
+    x_part = {"kernel": d_weights["kernel"], "bias": d_weights["bias"]}
+    x_part["recurrent_kernel"] = SymbolicZero(None)
+    d_pre_n = _outside_tangent(weights, x_part, x, dx, entering, n_cols, ys.dtype)
+    d_hn = []
+    if not _is_zero(d_weights["recurrent_kernel"]):
+        d_hn.append(entering @ d_weights["recurrent_kernel"][:, n_cols])
+    if not _is_zero(d_weights["recurrent_bias"]):
+        d_hn.append(d_weights["recurrent_bias"])
+    if d_hn:
+        d_pre_n = d_pre_n + r * functools.reduce(jnp.add, d_hn)
+    u = weights["recurrent_kernel"]
+
+    def body(dh, inputs):
+        d_rz_t, d_n_t, valid_t, rz_slope_t, n_slope_t, hn_t, r_t, z_t, h_minus_n_t = inputs
+        d_hu = _masked(dh, mask) @ u
+        d_rz = (d_rz_t + d_hu[..., : 2 * hidden]) * rz_slope_t
+        dr, dz = jnp.split(d_rz, 2, axis=-1)
+        dn = (d_n_t + dr * hn_t + r_t * d_hu[..., 2 * hidden :]) * n_slope_t
+        dh_new = dn + z_t * (dh - dn) + dz * h_minus_n_t
+        return _select(valid_t, dh_new, dh), _output(valid_t, dh_new)
+
+    inputs = (d_pre_rz, d_pre_n, valid, rz_slopes, n_slope, hn, r, z, h_minus_n)
+    dh, d_ys = jax.lax.scan(body, _zeros_if_symbolic(d_h0, h0), inputs, unroll=unroll)
+    return (h, ys), (dh, d_ys)
+
+
+# ---------------------------------------------------------------------------------------
+# GRU, reset before the matmul (Cho et al. 2014, the seeds' formula).
+# ---------------------------------------------------------------------------------------
+
+
+def _gru_before_forward(weights, x, h0, valid, mask, unroll, residuals):
+    hidden = h0.shape[-1]
+    w, u, b = (weights[k] for k in _LSTM_KEYS)
+    u_rz, u_n = u[:, : 2 * hidden], u[:, 2 * hidden :]
+
+    def body(h, inputs):
+        x_t, valid_t = inputs
+        entering = _masked(h, mask)
+        xw = x_t @ w + b
+        rz = jax.nn.sigmoid(xw[..., : 2 * hidden] + entering @ u_rz)
+        r, z = jnp.split(rz, 2, axis=-1)
+        reset = r * entering
+        n = jnp.tanh(xw[..., 2 * hidden :] + reset @ u_n)
+        h_new = h + z * (n - h)
+        y = _output(valid_t, h_new)
+        h_out = _select(valid_t, h_new, h)
+        if not residuals:
+            return h_out, y
+        res = (entering, reset, rz * (1.0 - rz), 1.0 - n * n, r, z, n - h)
+        return h_out, (y, res)
+
+    h, ys = jax.lax.scan(body, h0, (x, valid), unroll=unroll)
+    return (h, *ys) if residuals else (h, ys, None)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(5,))
+def _gru_before(weights, x, h0, valid, mask, unroll):
+    h, ys, _ = _gru_before_forward(weights, x, h0, valid, mask, unroll, False)
+    return h, ys
+
+
+@functools.partial(_gru_before.defjvp, symbolic_zeros=True)
+def _gru_before_jvp(unroll, primals, tangents):
+    weights, x, h0, valid, mask = primals
+    d_weights, dx, d_h0, _, _ = tangents
+    hidden = h0.shape[-1]
+    h, ys, res = _gru_before_forward(weights, x, h0, valid, mask, unroll, True)
+    entering, reset, rz_slopes, n_slope, r, z, n_minus_h = res
+    u = weights["recurrent_kernel"]
+    u_rz, u_n = u[:, : 2 * hidden], u[:, 2 * hidden :]
+    rz_cols, n_cols = slice(0, 2 * hidden), slice(2 * hidden, 3 * hidden)
+    d_pre_rz = _outside_tangent(weights, d_weights, x, dx, entering, rz_cols, ys.dtype)
+    # The candidate's recurrent matmul takes r * h, so its dU term uses that state.
+    d_pre_n = _outside_tangent(weights, d_weights, x, dx, reset, n_cols, ys.dtype)
+
+    def body(dh, inputs):
+        d_rz_t, d_n_t, valid_t, entering_t, rz_slope_t, n_slope_t, r_t, z_t, n_minus_h_t = inputs
+        d_entering = _masked(dh, mask)
+        d_rz = (d_rz_t + d_entering @ u_rz) * rz_slope_t
+        dr, dz = jnp.split(d_rz, 2, axis=-1)
+        d_reset = dr * entering_t + r_t * d_entering
+        dn = (d_n_t + d_reset @ u_n) * n_slope_t
+        dh_new = dh + z_t * (dn - dh) + dz * n_minus_h_t
+        return _select(valid_t, dh_new, dh), _output(valid_t, dh_new)
+
+    inputs = (d_pre_rz, d_pre_n, valid, entering, rz_slopes, n_slope, r, z, n_minus_h)
+    dh, d_ys = jax.lax.scan(body, _zeros_if_symbolic(d_h0, h0), inputs, unroll=unroll)
+    return (h, ys), (dh, d_ys)
+
+
+def gru_scan(
+    weights: dict[str, Array],
+    carry: Array,
+    x: Array,
+    valid: Array | None = None,
+    mask: Array | None = None,
+    unroll: int = 1,
+    reset_after: bool = False,
+) -> tuple[Array, Array]:
+    r"""The GRU (gates r, z, n) over a whole sequence: ``cells.gru_step`` scanned, fused.
+
+    Args:
+      weights: ``kernel (i, 3h)``, ``recurrent_kernel (h, 3h)``, ``bias (3h,)`` and,
+        with ``reset_after``, ``recurrent_bias (h,)``; other entries are ignored.
+      carry: ``(b, h)``.
+      x: ``(t, b, i)`` inputs.
+      valid: optional ``(t, b, 1)`` bool padding mask.
+      mask: optional ``(b, h)`` recurrent-dropout mask (a constant for differentiation).
+      unroll: passed to ``jax.lax.scan``.
+      reset_after: the formula, see ``jaxrnn.cells.gru_step``.
+
+    Returns:
+      ``(h_T, outputs (t, b, h))``.
+    """
+    if reset_after:
+        weights = {k: weights[k] for k in _GRU_AFTER_KEYS}
+        return _gru_after(weights, x, carry, valid, _constant(mask), unroll)
+    weights = {k: weights[k] for k in _LSTM_KEYS}
+    return _gru_before(weights, x, carry, valid, _constant(mask), unroll)
+
+
+__all__ = ["ELMAN_ACTIVATIONS", "elman_scan", "gru_scan", "lstm_scan"]

@@ -1,0 +1,80 @@
+"""Tests of the benchmark: timing machinery, ratios, and a seconds-long smoke run."""
+
+import json
+import types
+
+import numpy as np
+import pytest
+
+from experiments import __main__ as registry
+from experiments import _harness, benchmark
+
+SMOKE = benchmark.Config(
+    batch=2, time=4, input_size=3, hidden=8, rounds=2, warmup=1, kinds=("lstm", "gru"),
+    sweep_times=(4,), sweep_hiddens=(8,), sweep_rounds=1, scan_times=(4, 8), remat_time=16,
+    remat_chunk=4, compile_times=(4,), compile_layers=(1,), gemm_size=32,
+)  # fmt: skip
+
+
+def test_interleaved_calls_each_contender_once_per_round_in_shuffled_orders():
+    log = []
+    calls = {name: (lambda name=name: log.append(name)) for name in "abcd"}
+    times = benchmark.interleaved(calls, rounds=6, warmup=1)
+    assert log[:4] == list("abcd")  # warm-up
+    rounds = [log[4 + 4 * k : 8 + 4 * k] for k in range(6)]
+    assert all(sorted(r) == list("abcd") for r in rounds)
+    assert len({tuple(r) for r in rounds}) > 1
+    assert {k: len(v) for k, v in times.items()} == dict.fromkeys("abcd", 6)
+
+
+def test_ratios_are_competitor_over_ours_with_round_spread():
+    times = {"jaxrnn": np.array([1.0, 2.0, 1.0]), "other": np.array([2.0, 2.0, 3.0])}
+    r = benchmark.ratios(times)["other"]
+    assert r["ratio"] == pytest.approx(2.0)
+    assert r["round_min"] == pytest.approx(1.0) and r["round_max"] == pytest.approx(3.0)
+
+
+def test_matmul_flops():
+    assert benchmark.matmul_flops("lstm", 2, 3, 4, 5) == 2 * 2 * 3 * 9 * 4 * 5
+    assert benchmark.matmul_flops("rnn", 1, 1, 1, 1) == 4
+
+
+def test_benchmark_is_left_out_of_the_suite(monkeypatch, tmp_path):
+    ran = []
+
+    def fake(name, in_suite):
+        config = types.SimpleNamespace()
+        module = types.SimpleNamespace(QUICK=config, FULL=config, IN_SUITE=in_suite, __doc__=name)
+        monkeypatch.setattr(_harness, "parse_overrides", lambda base, argv: base)
+
+        def run(config):
+            ran.append(name)
+            raise SystemExit(0)
+
+        module.run = run
+        return module
+
+    with pytest.raises(SystemExit):
+        _harness.cli({"bench": fake("bench", False), "exp": fake("exp", True)}, [])
+    assert ran == ["exp"]
+    assert registry.EXPERIMENTS["benchmark"].IN_SUITE is False
+
+
+def test_smoke_run_writes_results(tmp_path):
+    result = benchmark.run(SMOKE)
+    run_dir = _harness.save(result, tmp_path)
+    saved = json.loads((run_dir / "results.json").read_text())
+    main = saved["metrics"]["main"]
+    assert main["gemm_gflops"] > 0
+    assert set(main["ratios"]) == {"lstm/train", "lstm/forward", "gru/train", "gru/forward"}
+    assert {"jaxrnn_step", "flax_opt_lstm", "flax_lstm"} <= set(main["ratios"]["lstm/train"])
+    assert set(saved["metrics"]["gru_over_mingru"]) == {"4", "8"}
+    assert set(saved["metrics"]["remat_temp_bytes"]) == {"0", "4"}
+    assert (run_dir / "benchmark.png").exists()
+    names = [c["name"] for c in saved["claims"]]
+    assert any("flax_opt_lstm" in n for n in names)
+
+
+def test_unknown_kind_is_rejected():
+    with pytest.raises(ValueError, match="kinds"):
+        benchmark.run(benchmark.Config(kinds=("lstm", "transformer")))

@@ -1,0 +1,164 @@
+"""Tests of the forecasting experiment: data, split, baselines and a seconds-long run."""
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+
+from experiments import _harness, forecasting
+
+# The default series is matplotlib's sample data (the `experiments` extra).
+pytest.importorskip("matplotlib")
+
+SMOKE = forecasting.Config(
+    window=6,
+    horizon=2,
+    hidden_size=4,
+    batch_size=8,
+    num_steps=4,
+    seeds=(0, 1),
+    eval_every=2,
+    log_every=1,
+)
+
+
+def _write_series(tmp_path, values, name="series.npy"):
+    path = tmp_path / name
+    np.save(path, np.asarray(values, dtype=np.float64))
+    return str(path)
+
+
+def test_default_series_is_the_membrane_recording():
+    series = forecasting.load_series()
+    assert series.shape == (12000,) and series.dtype == np.float64
+    assert np.all(np.isfinite(series))
+    assert -0.7 < series.min() < -0.6 and 0.0 < series.max() < 0.2  # rest ... spike peak
+
+
+def test_make_windows_targets_are_horizon_steps_after_the_window():
+    series = np.arange(10.0)
+    x, y = forecasting.make_windows(series, window=3, horizon=2)
+    assert x.shape == (6, 3) and y.shape == (6,)
+    np.testing.assert_array_equal(x[0], [0, 1, 2])
+    np.testing.assert_array_equal(x[-1], [5, 6, 7])
+    np.testing.assert_array_equal(y, x[:, -1] + 2)  # x[t + h] of the window ending at t
+    with pytest.raises(ValueError, match="`window` 8 and `horizon` 3"):
+        forecasting.make_windows(series, window=8, horizon=3)
+
+
+def test_split_is_chronological_and_covers_the_series():
+    series = np.arange(100.0)
+    train, val, test = forecasting.split_series(series, 0.1, 0.2)
+    assert (len(train), len(val), len(test)) == (70, 10, 20)
+    np.testing.assert_array_equal(np.concatenate([train, val, test]), series)
+    assert train.max() < val.min() and val.max() < test.min()
+
+
+def test_prepare_data_normalises_with_train_statistics_and_never_leaks(tmp_path):
+    # A series whose value is its time index: every normalised value maps back to the
+    # time step it came from, so any input or target outside its part shows.
+    series = np.arange(200.0)
+    config = dataclasses.replace(SMOKE, path=_write_series(tmp_path, series))
+    data = forecasting.prepare_data(forecasting.load_series(config.path), config)
+    train, val, _ = forecasting.split_series(series, config.val_fraction, config.test_fraction)
+    assert data["mean"] == pytest.approx(train.mean()) and data["std"] == pytest.approx(train.std())
+    assert data["mean"] != pytest.approx(series.mean())  # not the whole series' statistics
+    bounds = {"train": (0, len(train)), "val": (len(train), len(train) + len(val))}
+    bounds["test"] = (len(train) + len(val), len(series))
+    for part, (low, high) in bounds.items():
+        assert data[f"start_{part}"] == low
+        x = data[f"x_{part}"][..., 0] * data["std"] + data["mean"]
+        y = data[f"y_{part}"] * data["std"] + data["mean"]
+        index_x, index_y = np.round(x).astype(int), np.round(y).astype(int)
+        assert index_x.min() == low and index_y.max() == high - 1
+        np.testing.assert_array_equal(index_y, index_x[:, -1] + config.horizon)
+        assert data[f"x_{part}"].shape[1:] == (config.window, 1)
+        assert data[f"x_{part}"].dtype == np.float32
+    assert abs(data["x_train"].mean()) < 0.1  # centred by the training statistics
+
+
+def test_naive_and_linear_baselines():
+    x = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 7.0]])
+    np.testing.assert_array_equal(forecasting.naive_forecast(x), [3.0, 7.0])
+    np.testing.assert_array_equal(forecasting.naive_forecast(x[..., None]), [3.0, 7.0])
+    # An exact AR(2) process is recovered by least squares.
+    rng = np.random.default_rng(0)
+    series = np.zeros(300)
+    series[:2] = rng.normal(size=2)
+    for t in range(2, 300):
+        series[t] = 0.5 * series[t - 1] - 0.3 * series[t - 2] + 0.1 + 0.01 * rng.normal()
+    windows, targets = forecasting.make_windows(series, window=2, horizon=1)
+    coef = forecasting.fit_linear(windows, targets)
+    np.testing.assert_allclose(coef, [-0.3, 0.5, 0.1], atol=0.02)
+    prediction = forecasting.linear_forecast(coef, windows[..., None])
+    assert forecasting.errors(prediction, targets)["rmse"] < 0.015
+
+
+def test_errors_rmse_mae_in_series_units():
+    got = forecasting.errors(np.array([1.0, 3.0]), np.array([0.0, 0.0]), scale=2.0)
+    assert got["rmse"] == pytest.approx(2 * math.sqrt(5)) and got["mae"] == pytest.approx(4.0)
+    per_seed = forecasting.errors(np.zeros((3, 4)), np.ones(4))
+    np.testing.assert_allclose(per_seed["rmse"], [1.0, 1.0, 1.0])
+
+
+def test_load_series_from_text_files(tmp_path):
+    csv = tmp_path / "prices.csv"
+    csv.write_text("date,open,close\n1,10.0,11.0\n2,12.0,13.0\n3,14.0,15.0\n")
+    np.testing.assert_array_equal(forecasting.load_series(str(csv), column=2), [11.0, 13.0, 15.0])
+    txt = tmp_path / "values.txt"
+    txt.write_text("1.5\n2.5\n3.5\n")
+    np.testing.assert_array_equal(forecasting.load_series(str(txt)), [1.5, 2.5, 3.5])
+
+
+def test_load_series_errors_name_the_argument(tmp_path):
+    with pytest.raises(ValueError, match=r"`path` '.*missing.npy' is not a file"):
+        forecasting.load_series(str(tmp_path / "missing.npy"))
+    csv = tmp_path / "gap.csv"
+    csv.write_text("a,b\n1,2\n3,\n5,6\n")
+    with pytest.raises(ValueError, match=r"`path` .* non-finite value at data row 1"):
+        forecasting.load_series(str(csv), column=1)
+    with pytest.raises(ValueError, match=r"`column` in \[0, 2\)"):
+        forecasting.load_series(str(csv), column=2)
+    with pytest.raises(ValueError, match=r"`path` .* holds no finite number"):
+        forecasting.load_series(_write_series(tmp_path, [np.nan, np.nan]))
+
+
+def test_too_short_or_constant_series_raise(tmp_path):
+    config = dataclasses.replace(SMOKE, path=_write_series(tmp_path, np.arange(30.0)))
+    with pytest.raises(ValueError, match=r"`path` '.*series.npy'.* too short: its val part"):
+        forecasting.prepare_data(forecasting.load_series(config.path), config)
+    flat = dataclasses.replace(SMOKE, path=_write_series(tmp_path, np.ones(400), "flat.npy"))
+    with pytest.raises(ValueError, match="constant"):
+        forecasting.prepare_data(forecasting.load_series(flat.path), flat)
+
+
+def test_config_rejects_wrong_types_and_values():
+    with pytest.raises(ValueError, match="--window: expected int, got 'wide'"):
+        _harness.parse_overrides(forecasting.QUICK, ["--window=wide"])
+    with pytest.raises(TypeError, match="`learning_rate`"):
+        forecasting.Config(learning_rate="fast")
+    with pytest.raises(ValueError, match="`horizon` >= 1"):
+        forecasting.Config(horizon=0)
+    with pytest.raises(ValueError, match=r"`val_fraction` \+ `test_fraction` < 1"):
+        forecasting.Config(val_fraction=0.5, test_fraction=0.5)
+    assert _harness.parse_overrides(forecasting.QUICK, ["--path=x.csv"]).path == "x.csv"
+
+
+def test_smoke_run_writes_results_and_figures(tmp_path):
+    result = forecasting.run(SMOKE)
+    assert result.name == "forecasting" and result.seeds == SMOKE.seeds
+    assert len(result.claims) == 2
+    assert all(math.isfinite(claim.measured) for claim in result.claims)
+    test = result.metrics["test"]
+    assert test["lstm"]["rmse"].shape == (2,) and np.ndim(test["naive"]["rmse"]) == 0
+    assert result.metrics["training"]["loss"].shape == (SMOKE.num_steps, 2)
+    assert result.metrics["training"]["val_rmse"].shape == (2, 2)  # steps 2 and 4
+    run_dir = _harness.save(result, tmp_path)
+    record = json.loads((run_dir / "results.json").read_text())
+    assert record["config"] == json.loads(json.dumps(dataclasses.asdict(SMOKE)))
+    assert record["metrics"]["series"] == forecasting.SAMPLE_FILE
+    assert len(record["claims"]) == 2
+    for stem in ("forecast", "training"):
+        assert (run_dir / f"{stem}.png").stat().st_size > 0
