@@ -78,12 +78,31 @@ def _zeros_if_symbolic(tangent: Any, like: Array) -> Array:
     return jnp.zeros_like(like) if _is_zero(tangent) else tangent
 
 
-def _select(valid_t: Array | None, new: Array, old: Array) -> Array:
-    return new if valid_t is None else jnp.where(valid_t, new, old)
+def _masked_scan(
+    cell: Callable[[Any, Any], tuple[Any, Array, Callable[[], Any]]],
+    carry: Any,
+    xs: Any,
+    valid: Array | None,
+    unroll: int,
+    residuals: bool = False,
+) -> tuple[Any, Array, Any]:
+    """``jax.lax.scan`` of ``cell(carry, x_t) -> (carry, y_t, residuals_t thunk)``.
 
+    Padded steps (``valid`` False) keep the carry and output zeros. Returns ``(final
+    carry, ys (t, ...), stacked residuals or None)``; the residual thunks are only
+    called, and so only traced, with ``residuals``.
+    """
 
-def _output(valid_t: Array | None, y: Array) -> Array:
-    return y if valid_t is None else jnp.where(valid_t, y, jnp.zeros_like(y))
+    def body(carry, inputs):
+        x_t, valid_t = inputs
+        new, y, res = cell(carry, x_t)
+        if valid_t is not None:
+            new = jax.tree_util.tree_map(lambda n, o: jnp.where(valid_t, n, o), new, carry)
+            y = jnp.where(valid_t, y, jnp.zeros_like(y))
+        return new, ((y, res()) if residuals else y)
+
+    final, ys = jax.lax.scan(body, carry, (xs, valid), unroll=unroll)
+    return (final, *ys) if residuals else (final, ys, None)
 
 
 def _constant(mask: Array | None) -> Array | None:
@@ -142,9 +161,8 @@ def _lstm_forward(weights, x, carry, valid, mask, unroll, residuals):
     scale = _tanh_columns(4, (2,), hidden, x.dtype)
     w, u, b = (weights[k] * scale for k in _LSTM_KEYS)
 
-    def body(carry, inputs):
+    def cell(carry, x_t):
         h, c = carry
-        x_t, valid_t = inputs
         entering = _masked(h, mask)
         a = jax.nn.sigmoid(x_t @ w + entering @ u + b)
         i, f, g, o = jnp.split(a, 4, axis=-1)
@@ -152,18 +170,16 @@ def _lstm_forward(weights, x, carry, valid, mask, unroll, residuals):
         c_new = f * c + i * g
         tanh_c = jnp.tanh(c_new)
         h_new = o * tanh_c
-        out = (_select(valid_t, h_new, h), _select(valid_t, c_new, c))
-        y = _output(valid_t, h_new)
-        if not residuals:
-            return out, y
-        gate_slopes = jnp.concatenate(
-            [i * (1.0 - i), f * (1.0 - f), 1.0 - g * g, o * (1.0 - o)], axis=-1
-        )
-        res = (entering, c, i, f, g, tanh_c, o * (1.0 - tanh_c * tanh_c), gate_slopes)
-        return out, (y, res)
 
-    final, ys = jax.lax.scan(body, tuple(carry), (x, valid), unroll=unroll)
-    return (final, *ys) if residuals else (final, ys, None)
+        def res():
+            slopes = jnp.concatenate(
+                [i * (1.0 - i), f * (1.0 - f), 1.0 - g * g, o * (1.0 - o)], axis=-1
+            )
+            return entering, c, i, f, g, tanh_c, o * (1.0 - tanh_c * tanh_c), slopes
+
+        return (h_new, c_new), h_new, res
+
+    return _masked_scan(cell, tuple(carry), x, valid, unroll, residuals)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(5,))
@@ -181,19 +197,18 @@ def _lstm_jvp(unroll, primals, tangents):
     d_pre = _outside_tangent(weights, d_weights, x, dx, entering, slice(None), ys.dtype)
     u = weights["recurrent_kernel"]
 
-    def body(d_carry, inputs):
+    def cell(d_carry, inputs):
         dh, dc = d_carry
-        d_pre_t, valid_t, c_prev_t, i_t, f_t, g_t, tanh_c_t, out_slope_t, slopes_t = inputs
+        d_pre_t, c_prev_t, i_t, f_t, g_t, tanh_c_t, out_slope_t, slopes_t = inputs
         da = (d_pre_t + _masked(dh, mask) @ u) * slopes_t
         di, df, dg, do = jnp.split(da, 4, axis=-1)
         dc_new = df * c_prev_t + f_t * dc + di * g_t + i_t * dg
         dh_new = do * tanh_c_t + out_slope_t * dc_new
-        out = (_select(valid_t, dh_new, dh), _select(valid_t, dc_new, dc))
-        return out, _output(valid_t, dh_new)
+        return (dh_new, dc_new), dh_new, None
 
     init = tuple(_zeros_if_symbolic(t, c) for t, c in zip(d_carry, carry, strict=True))
-    inputs = (d_pre, valid, c_prev, i, f, g, tanh_c, out_slope, gate_slopes)
-    d_final, d_ys = jax.lax.scan(body, init, inputs, unroll=unroll)
+    inputs = (d_pre, c_prev, i, f, g, tanh_c, out_slope, gate_slopes)
+    d_final, d_ys, _ = _masked_scan(cell, init, inputs, valid, unroll)
     return (final, ys), (d_final, d_ys)
 
 
@@ -238,18 +253,12 @@ def _elman_forward(weights, x, h0, valid, mask, unroll, activation, residuals):
     slope = _ELMAN_DERIVATIVES[activation]
     w, u, b = (weights[k] for k in _LSTM_KEYS)
 
-    def body(h, inputs):
-        x_t, valid_t = inputs
+    def cell(h, x_t):
         entering = _masked(h, mask)
         h_new = phi(x_t @ w + entering @ u + b)
-        y = _output(valid_t, h_new)
-        h_out = _select(valid_t, h_new, h)
-        if not residuals:
-            return h_out, y
-        return h_out, (y, (entering, slope(h_new)))
+        return h_new, h_new, lambda: (entering, slope(h_new))
 
-    h, ys = jax.lax.scan(body, h0, (x, valid), unroll=unroll)
-    return (h, *ys) if residuals else (h, ys, None)
+    return _masked_scan(cell, h0, x, valid, unroll, residuals)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(5, 6))
@@ -268,14 +277,12 @@ def _elman_jvp(unroll, activation, primals, tangents):
     d_pre = _outside_tangent(weights, d_weights, x, dx, entering, slice(None), ys.dtype)
     u = weights["recurrent_kernel"]
 
-    def body(dh, inputs):
-        d_pre_t, valid_t, slope_t = inputs
+    def cell(dh, inputs):
+        d_pre_t, slope_t = inputs
         dh_new = (d_pre_t + _masked(dh, mask) @ u) * slope_t
-        return _select(valid_t, dh_new, dh), _output(valid_t, dh_new)
+        return dh_new, dh_new, None
 
-    dh, d_ys = jax.lax.scan(
-        body, _zeros_if_symbolic(d_h0, h0), (d_pre, valid, slopes), unroll=unroll
-    )
+    dh, d_ys, _ = _masked_scan(cell, _zeros_if_symbolic(d_h0, h0), (d_pre, slopes), valid, unroll)
     return (h, ys), (dh, d_ys)
 
 
@@ -322,8 +329,7 @@ def _gru_after_forward(weights, x, h0, valid, mask, unroll, residuals):
     hidden = h0.shape[-1]
     w, u, b, b_hn = (weights[k] for k in _GRU_AFTER_KEYS)
 
-    def body(h, inputs):
-        x_t, valid_t = inputs
+    def cell(h, x_t):
         entering = _masked(h, mask)
         xw = x_t @ w + b
         hu = entering @ u
@@ -332,15 +338,9 @@ def _gru_after_forward(weights, x, h0, valid, mask, unroll, residuals):
         hn = hu[..., 2 * hidden :] + b_hn
         n = jnp.tanh(xw[..., 2 * hidden :] + r * hn)
         h_new = n + z * (h - n)
-        y = _output(valid_t, h_new)
-        h_out = _select(valid_t, h_new, h)
-        if not residuals:
-            return h_out, y
-        res = (entering, rz * (1.0 - rz), 1.0 - n * n, hn, r, z, h - n)
-        return h_out, (y, res)
+        return h_new, h_new, lambda: (entering, rz * (1.0 - rz), 1.0 - n * n, hn, r, z, h - n)
 
-    h, ys = jax.lax.scan(body, h0, (x, valid), unroll=unroll)
-    return (h, *ys) if residuals else (h, ys, None)
+    return _masked_scan(cell, h0, x, valid, unroll, residuals)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(5,))
@@ -372,17 +372,17 @@ def _gru_after_jvp(unroll, primals, tangents):
         d_pre_n = d_pre_n + r * functools.reduce(jnp.add, d_hn)
     u = weights["recurrent_kernel"]
 
-    def body(dh, inputs):
-        d_rz_t, d_n_t, valid_t, rz_slope_t, n_slope_t, hn_t, r_t, z_t, h_minus_n_t = inputs
+    def cell(dh, inputs):
+        d_rz_t, d_n_t, rz_slope_t, n_slope_t, hn_t, r_t, z_t, h_minus_n_t = inputs
         d_hu = _masked(dh, mask) @ u
         d_rz = (d_rz_t + d_hu[..., : 2 * hidden]) * rz_slope_t
         dr, dz = jnp.split(d_rz, 2, axis=-1)
         dn = (d_n_t + dr * hn_t + r_t * d_hu[..., 2 * hidden :]) * n_slope_t
         dh_new = dn + z_t * (dh - dn) + dz * h_minus_n_t
-        return _select(valid_t, dh_new, dh), _output(valid_t, dh_new)
+        return dh_new, dh_new, None
 
-    inputs = (d_pre_rz, d_pre_n, valid, rz_slopes, n_slope, hn, r, z, h_minus_n)
-    dh, d_ys = jax.lax.scan(body, _zeros_if_symbolic(d_h0, h0), inputs, unroll=unroll)
+    inputs = (d_pre_rz, d_pre_n, rz_slopes, n_slope, hn, r, z, h_minus_n)
+    dh, d_ys, _ = _masked_scan(cell, _zeros_if_symbolic(d_h0, h0), inputs, valid, unroll)
     return (h, ys), (dh, d_ys)
 
 
@@ -396,8 +396,7 @@ def _gru_before_forward(weights, x, h0, valid, mask, unroll, residuals):
     w, u, b = (weights[k] for k in _LSTM_KEYS)
     u_rz, u_n = u[:, : 2 * hidden], u[:, 2 * hidden :]
 
-    def body(h, inputs):
-        x_t, valid_t = inputs
+    def cell(h, x_t):
         entering = _masked(h, mask)
         xw = x_t @ w + b
         rz = jax.nn.sigmoid(xw[..., : 2 * hidden] + entering @ u_rz)
@@ -405,15 +404,9 @@ def _gru_before_forward(weights, x, h0, valid, mask, unroll, residuals):
         reset = r * entering
         n = jnp.tanh(xw[..., 2 * hidden :] + reset @ u_n)
         h_new = h + z * (n - h)
-        y = _output(valid_t, h_new)
-        h_out = _select(valid_t, h_new, h)
-        if not residuals:
-            return h_out, y
-        res = (entering, reset, rz * (1.0 - rz), 1.0 - n * n, r, z, n - h)
-        return h_out, (y, res)
+        return h_new, h_new, lambda: (entering, reset, rz * (1 - rz), 1 - n * n, r, z, n - h)
 
-    h, ys = jax.lax.scan(body, h0, (x, valid), unroll=unroll)
-    return (h, *ys) if residuals else (h, ys, None)
+    return _masked_scan(cell, h0, x, valid, unroll, residuals)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(5,))
@@ -436,18 +429,18 @@ def _gru_before_jvp(unroll, primals, tangents):
     # The candidate's recurrent matmul takes r * h, so its dU term uses that state.
     d_pre_n = _outside_tangent(weights, d_weights, x, dx, reset, n_cols, ys.dtype)
 
-    def body(dh, inputs):
-        d_rz_t, d_n_t, valid_t, entering_t, rz_slope_t, n_slope_t, r_t, z_t, n_minus_h_t = inputs
+    def cell(dh, inputs):
+        d_rz_t, d_n_t, entering_t, rz_slope_t, n_slope_t, r_t, z_t, n_minus_h_t = inputs
         d_entering = _masked(dh, mask)
         d_rz = (d_rz_t + d_entering @ u_rz) * rz_slope_t
         dr, dz = jnp.split(d_rz, 2, axis=-1)
         d_reset = dr * entering_t + r_t * d_entering
         dn = (d_n_t + d_reset @ u_n) * n_slope_t
         dh_new = dh + z_t * (dn - dh) + dz * n_minus_h_t
-        return _select(valid_t, dh_new, dh), _output(valid_t, dh_new)
+        return dh_new, dh_new, None
 
-    inputs = (d_pre_rz, d_pre_n, valid, entering, rz_slopes, n_slope, r, z, n_minus_h)
-    dh, d_ys = jax.lax.scan(body, _zeros_if_symbolic(d_h0, h0), inputs, unroll=unroll)
+    inputs = (d_pre_rz, d_pre_n, entering, rz_slopes, n_slope, r, z, n_minus_h)
+    dh, d_ys, _ = _masked_scan(cell, _zeros_if_symbolic(d_h0, h0), inputs, valid, unroll)
     return (h, ys), (dh, d_ys)
 
 

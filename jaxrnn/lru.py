@@ -72,12 +72,10 @@ from jaxrnn.min_rnn import (
     MODES,
     check_mode,
     check_positive_int,
-    check_sequence,
     check_state,
     masked_scan,
-    time_mask,
 )
-from jaxrnn.sequence import check_seq_lengths
+from jaxrnn.sequence import check_inputs, check_seq_lengths, time_mask
 from jaxrnn.typing import Array, DType, Initializer, PRNGKey, Shape
 
 Weights = dict[str, Array]
@@ -594,7 +592,7 @@ class LRU(nn.Module):
         mode = check_mode(owner, self.mode if mode is None else mode)
         return_carry = self.return_carry if return_carry is None else return_carry
         n = check_positive_int(owner, "state_size", self.state_size)
-        check_sequence(owner, x, self.time_major)
+        check_inputs(owner, x, self.time_major)
         us = x if self.time_major else jnp.swapaxes(x, 0, 1)  # (t, b, H)
         time, batch, features = us.shape
         lengths = None

@@ -77,7 +77,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxrnn import initializers
-from jaxrnn.sequence import check_seq_lengths
+from jaxrnn.sequence import check_inputs, check_seq_lengths, time_mask
 from jaxrnn.typing import Array, DType, PRNGKey
 
 Weights = dict[str, Array]
@@ -342,23 +342,6 @@ def check_mode(owner: str, mode: Any) -> str:
     return mode
 
 
-def check_sequence(owner: str, x: Any, time_major: bool) -> None:
-    """Checks that ``x`` is a floating array of rank 3.
-
-    Args:
-      owner: the caller's name, for the message.
-      x: the input sequence.
-      time_major: which layout the message names.
-    """
-    layout = "(t, b, i)" if time_major else "(b, t, i)"
-    if not hasattr(x, "ndim") or not hasattr(x, "dtype"):
-        raise TypeError(f"{owner}: expected `x` to be an array {layout}, got {type(x).__name__}")
-    if x.ndim != 3:
-        raise ValueError(f"{owner}: expected `x` of rank 3 {layout}, got shape {tuple(x.shape)}")
-    if not jnp.issubdtype(x.dtype, jnp.floating):
-        raise TypeError(f"{owner}: expected a floating `x`, got dtype {x.dtype}")
-
-
 def check_state(owner: str, name: str, state: Any, shape: tuple[int, ...]) -> Array:
     """Checks that ``state`` is an array of ``shape``.
 
@@ -381,21 +364,6 @@ def check_state(owner: str, name: str, state: Any, shape: tuple[int, ...]) -> Ar
             f"{owner}: expected `{name}` of shape {tuple(shape)}, got {tuple(state.shape)}"
         )
     return jnp.asarray(state)
-
-
-def time_mask(seq_lengths: Array | None, time: int) -> Array | None:
-    """``(t, b, 1)`` booleans, True at the steps before each length; None without lengths.
-
-    Args:
-      seq_lengths: ``(b,)`` checked lengths, or None.
-      time: ``t``.
-
-    Returns:
-      The mask, or None.
-    """
-    if seq_lengths is None:
-        return None
-    return (jnp.arange(time)[:, None] < seq_lengths[None, :])[..., None]
 
 
 # ---------------------------------------------------------------------------------------
@@ -653,7 +621,7 @@ class _MinRNN(nn.Module):
         mode = check_mode(owner, self.mode if mode is None else mode)
         return_carry = self.return_carry if return_carry is None else return_carry
         hidden = check_positive_int(owner, "hidden_size", self.hidden_size)
-        check_sequence(owner, x, self.time_major)
+        check_inputs(owner, x, self.time_major)
         xs = x if self.time_major else jnp.swapaxes(x, 0, 1)  # (t, b, i)
         time, batch, features = xs.shape
         lengths = None

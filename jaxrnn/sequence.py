@@ -41,7 +41,14 @@ def _check_remat_chunk(owner: str, chunk: Any) -> int:
     return chunk
 
 
-def _check_inputs(owner: str, x: Array, time_major: bool) -> None:
+def check_inputs(owner: str, x: Any, time_major: bool) -> None:
+    """Checks that ``x`` is a floating array of rank 3, naming ``owner`` in the error.
+
+    Args:
+      owner: the caller's name, for the message.
+      x: the input sequence.
+      time_major: which layout, ``(t, b, i)`` or ``(b, t, i)``, the message names.
+    """
     layout = "(t, b, i)" if time_major else "(b, t, i)"
     if not hasattr(x, "ndim") or not hasattr(x, "dtype"):
         raise TypeError(f"{owner}: expected `x` to be an array {layout}, got {type(x).__name__}")
@@ -49,6 +56,21 @@ def _check_inputs(owner: str, x: Array, time_major: bool) -> None:
         raise ValueError(f"{owner}: expected `x` of rank 3 {layout}, got shape {tuple(x.shape)}")
     if not jnp.issubdtype(x.dtype, jnp.floating):
         raise TypeError(f"{owner}: expected a floating `x`, got dtype {x.dtype}")
+
+
+def time_mask(seq_lengths: Array | None, time: int) -> Array | None:
+    """``(t, b, 1)`` booleans, True at the steps before each length; None without lengths.
+
+    Args:
+      seq_lengths: ``(b,)`` checked lengths, or None.
+      time: ``t``.
+
+    Returns:
+      The mask, or None.
+    """
+    if seq_lengths is None:
+        return None
+    return (jnp.arange(time)[:, None] < seq_lengths[None, :])[..., None]
 
 
 def check_seq_lengths(owner: str, seq_lengths: Any, batch: int, time: int) -> Array:
@@ -340,7 +362,7 @@ class RNN(nn.Module):
         return_carry = self.return_carry if return_carry is None else return_carry
         rate = _check_rate("RNN", "recurrent_dropout", self.recurrent_dropout)
         remat_chunk = _check_remat_chunk("RNN", self.remat_chunk)
-        _check_inputs("RNN", x, self.time_major)
+        check_inputs("RNN", x, self.time_major)
         xs = x if self.time_major else jnp.swapaxes(x, 0, 1)  # (t, b, i)
         time, batch, features = xs.shape
         lengths = None
@@ -351,9 +373,7 @@ class RNN(nn.Module):
         if reverse:
             indices = None if lengths is None else reverse_indices(lengths, time)
             xs = jnp.flip(xs, 0) if indices is None else _take_time(xs, indices)
-        valid = None
-        if lengths is not None:
-            valid = (jnp.arange(time)[:, None] < lengths[None, :])[..., None]  # (t, b, 1)
+        valid = time_mask(lengths, time)
 
         if hidden_probe is not None:
             if not isinstance(self.cell, RecurrentCell):
@@ -548,7 +568,7 @@ class _Stack(nn.Module):
             raise ValueError(f"{name}: expected `num_layers` >= 1, got {self.num_layers}")
         dropout = _check_rate(name, "dropout", self.dropout)
         _check_rate(name, "recurrent_dropout", self.recurrent_dropout)
-        _check_inputs(name, x, self.time_major)
+        check_inputs(name, x, self.time_major)
         directions = 2 if self.bidirectional else 1
         batch = x.shape[1] if self.time_major else x.shape[0]
         slots = self.num_layers * directions
