@@ -21,11 +21,12 @@ with :math:`g(x) = x + 1/2` for :math:`x \ge 0` and :math:`\sigma(x)` otherwise,
 keeps the candidate positive so that :math:`\log b_t` exists.
 
 **Two modes, one set of parameters.** The layers ``MinGRU`` / ``MinLSTM`` run a whole
-sequence ``(b, t, i) -> (b, t, h)`` in ``mode="parallel"`` (training) or
-``mode="sequential"`` (a ``jax.lax.scan`` of the step). The cells ``MinGRUCell`` /
-``MinLSTMCell`` are the step ``__call__(carry, x) -> (carry, y)`` for generation. All
-four have the same flat parameters, so the variables of a layer trained in parallel
-apply to the cell as they are::
+sequence ``(b, t, i) -> (b, t, h)`` in ``mode="parallel"`` (the log-space parallel scan)
+or ``mode="sequential"`` (every step's gates at once, then a ``jax.lax.scan`` of
+:math:`h_t = a_t h_{t-1} + b_t`; on a CPU this one trains faster, see ``_MinRNN``).
+The cells ``MinGRUCell`` / ``MinLSTMCell`` are the step ``__call__(carry, x) -> (carry,
+y)`` for generation. All four have the same flat parameters, so the variables of a
+layer trained in parallel apply to the cell as they are::
 
     kernel  (i, g*h)   gates fused along the last axis: minGRU (z, h~), minLSTM (f, i, h~)
     bias    (g*h,)     with use_bias=True (the paper's nn.Linear layers have biases)
@@ -202,11 +203,24 @@ def min_lstm_coefficients(xw: Array) -> tuple[Array, Array]:
     return -jax.nn.softplus(d), -jax.nn.softplus(-d) + log_g(k_h)
 
 
-def min_gru_step(h: Array, xw: Array) -> tuple[Array, Array]:
-    r"""One minGRU step, in linear space: :math:`h_t = (1 - z_t) h_{t-1} + z_t g(k_h)`.
+def min_gru_linear_coefficients(xw: Array) -> tuple[Array, Array]:
+    r"""The coefficients :math:`(a_t, b_t) = (1 - z_t, z_t\, g(k_h))` of minGRU, linear space.
 
     :math:`1 - z_t` is computed as :math:`\sigma(-k_z)`, which keeps its relative
     precision when :math:`z_t` is close to 1.
+
+    Args:
+      xw: ``(..., 2h)`` projected input :math:`[k_z; k_h]`.
+
+    Returns:
+      ``(a, b)``, each ``(..., h)``.
+    """
+    k_z, k_h = jnp.split(xw, 2, axis=-1)
+    return jax.nn.sigmoid(-k_z), jax.nn.sigmoid(k_z) * g(k_h)
+
+
+def min_gru_step(h: Array, xw: Array) -> tuple[Array, Array]:
+    r"""One minGRU step, in linear space: :math:`h_t = (1 - z_t) h_{t-1} + z_t g(k_h)`.
 
     Args:
       h: ``(..., h)`` previous state.
@@ -215,16 +229,30 @@ def min_gru_step(h: Array, xw: Array) -> tuple[Array, Array]:
     Returns:
       ``(h_t, h_t)``.
     """
-    k_z, k_h = jnp.split(xw, 2, axis=-1)
-    h = jax.nn.sigmoid(-k_z) * h + jax.nn.sigmoid(k_z) * g(k_h)
+    a, b = min_gru_linear_coefficients(xw)
+    h = a * h + b
     return h, h
+
+
+def min_lstm_linear_coefficients(xw: Array) -> tuple[Array, Array]:
+    r"""The coefficients :math:`(a_t, b_t) = (f_t, i_t\, g(k_h))` of minLSTM, linear space.
+
+    :math:`f_t = f'_t / (f'_t + i'_t) = \sigma(-d)` and :math:`i_t = \sigma(d)` with
+    :math:`d = \log i'_t - \log f'_t` (see ``min_lstm_coefficients``).
+
+    Args:
+      xw: ``(..., 3h)`` projected input :math:`[k_f; k_i; k_h]`.
+
+    Returns:
+      ``(a, b)``, each ``(..., h)``.
+    """
+    k_f, k_i, k_h = jnp.split(xw, 3, axis=-1)
+    d = _min_lstm_log_gate_difference(k_f, k_i)
+    return jax.nn.sigmoid(-d), jax.nn.sigmoid(d) * g(k_h)
 
 
 def min_lstm_step(h: Array, xw: Array) -> tuple[Array, Array]:
     r"""One minLSTM step in linear space: :math:`h_t = f_t \odot h_{t-1} + i_t \odot g(k_h)`.
-
-    :math:`f_t = f'_t / (f'_t + i'_t) = \sigma(-d)` and :math:`i_t = \sigma(d)` with
-    :math:`d = \log i'_t - \log f'_t` (see ``min_lstm_coefficients``).
 
     Args:
       h: ``(..., h)`` previous state.
@@ -233,9 +261,8 @@ def min_lstm_step(h: Array, xw: Array) -> tuple[Array, Array]:
     Returns:
       ``(h_t, h_t)``.
     """
-    k_f, k_i, k_h = jnp.split(xw, 3, axis=-1)
-    d = _min_lstm_log_gate_difference(k_f, k_i)
-    h = jax.nn.sigmoid(-d) * h + jax.nn.sigmoid(d) * g(k_h)
+    a, b = min_lstm_linear_coefficients(xw)
+    h = a * h + b
     return h, h
 
 
@@ -301,7 +328,24 @@ def masked_scan(step: Callable[..., tuple[Any, Array]], carry: Any, xs: Any, val
     return jax.lax.scan(body, carry, (xs, valid))
 
 
-_sequential_states = jax.jit(masked_scan, static_argnames=("step",))
+def _linear_step(h: Array, ab: tuple[Array, Array]) -> tuple[Array, Array]:
+    a, b = ab
+    h = a * h + b
+    return h, h
+
+
+@jax.jit
+def _scan_linear_coefficients(
+    a: Array, b: Array, h0: Array, valid: Array | None
+) -> tuple[Array, Array]:
+    """``(t, b, h)`` coefficients -> ``(final (b, h), states (t, b, h))``, step by step.
+
+    The gates of every step are computed before the loop (``*_linear_coefficients``
+    over the whole ``(t, b, g*h)`` projection), so the loop itself is one multiply-add
+    per step: on a CPU, where the parallel scan's extra work and transcendentals are
+    not paid back by parallel depth, the faster way to train.
+    """
+    return masked_scan(_linear_step, h0, (a, b), valid)
 
 
 # ---------------------------------------------------------------------------------------
@@ -542,8 +586,11 @@ class _MinRNN(nn.Module):
 
     Attributes:
       hidden_size: ``h``.
-      mode: ``"parallel"`` (the log-space scan, for training) or ``"sequential"`` (a
-        ``jax.lax.scan`` of the step); same parameters, same results up to rounding.
+      mode: ``"parallel"`` (the log-space ``associative_scan``, :math:`O(\log t)`
+        depth: for accelerators) or ``"sequential"`` (gates for every step at once,
+        then a ``jax.lax.scan`` of one multiply-add per step: faster on a CPU, where
+        there is no parallel depth to gain; ``python -m experiments benchmark``
+        measures both); same parameters, same results up to rounding.
       time_major: ``x`` is ``(t, b, i)`` and outputs ``(t, b, h)``.
       return_carry: return ``(carry, outputs)`` instead of ``outputs``.
       kernel_init: see the cell.
@@ -565,6 +612,7 @@ class _MinRNN(nn.Module):
 
     cell_type: ClassVar[type[_MinRNNCell]] = _MinRNNCell
     coefficients_fn: ClassVar[Callable[[Array], tuple[Array, Array]]]
+    linear_coefficients_fn: ClassVar[Callable[[Array], tuple[Array, Array]]]
 
     @property
     def num_gates(self) -> int:
@@ -643,7 +691,8 @@ class _MinRNN(nn.Module):
             log_a, log_b = type(self).coefficients_fn(xw)
             carry, hs = _scan_log_coefficients(log_a, log_b, h0, valid)
         else:
-            carry, hs = _sequential_states(self.cell_type.step_fn, h0, xw, valid)
+            a, b = type(self).linear_coefficients_fn(xw)
+            carry, hs = _scan_linear_coefficients(a, b, h0, valid)
         outputs = hs if self.time_major else jnp.swapaxes(hs, 0, 1)
         return (carry, outputs) if return_carry else outputs
 
@@ -678,6 +727,9 @@ class MinGRU(_MinRNN):
     coefficients_fn: ClassVar[Callable[[Array], tuple[Array, Array]]] = staticmethod(
         min_gru_coefficients
     )
+    linear_coefficients_fn: ClassVar[Callable[[Array], tuple[Array, Array]]] = staticmethod(
+        min_gru_linear_coefficients
+    )
 
 
 class MinLSTM(_MinRNN):
@@ -699,6 +751,9 @@ class MinLSTM(_MinRNN):
     coefficients_fn: ClassVar[Callable[[Array], tuple[Array, Array]]] = staticmethod(
         min_lstm_coefficients
     )
+    linear_coefficients_fn: ClassVar[Callable[[Array], tuple[Array, Array]]] = staticmethod(
+        min_lstm_linear_coefficients
+    )
 
 
 __all__ = [
@@ -712,8 +767,10 @@ __all__ = [
     "log_space_scan",
     "masked_scan",
     "min_gru_coefficients",
+    "min_gru_linear_coefficients",
     "min_gru_step",
     "min_lstm_coefficients",
+    "min_lstm_linear_coefficients",
     "min_lstm_step",
     "project_inputs",
 ]
