@@ -16,8 +16,10 @@ Contenders: ``jaxrnn`` (the fused loops of ``jaxrnn.fused``; the GRU with
 ``reset_after=True``, the same cell as PyTorch's and Flax's), ``jaxrnn_step`` (the
 cell's step under ``lax.scan``, ``fused=False``), ``flax.linen.RNN`` over
 ``OptimizedLSTMCell`` / ``LSTMCell`` / ``GRUCell`` / ``SimpleCell``, PyTorch's
-``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` (threads = cores) when torch is installed. Also:
-``MinGRU`` (parallel scan) against the GRU as ``T`` grows, activation memory of a
+``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` (threads = cores) when torch is installed, and
+``equinox.nn.LSTMCell`` / ``GRUCell`` (``vmap`` over the batch in ``lax.scan``) when
+Equinox is installed. Also: ``MinGRU`` in both modes (the log-space parallel scan and
+the gates-first sequential scan) against the GRU as ``T`` grows, activation memory of a
 ``T = 8192`` LSTM training step with and without ``remat_chunk`` (XLA's buffer
 assignment), and compile time against ``T`` and the number of layers.
 
@@ -142,6 +144,37 @@ def _torch_contender(kind: str, x: np.ndarray, target: np.ndarray, hidden: int):
     return train, forward
 
 
+def _equinox_contender(kind: str, x: jax.Array, target: jax.Array, hidden: int):
+    """``equinox.nn.LSTMCell`` / ``GRUCell``, ``vmap`` over the batch in ``lax.scan``.
+
+    This is how Equinox's documentation runs its cells over a batch of sequences.
+    """
+    import equinox as eqx
+
+    cell_type = {"lstm": eqx.nn.LSTMCell, "gru": eqx.nn.GRUCell}[kind]
+    cell = cell_type(x.shape[-1], hidden, key=jax.random.key(0))
+    params, static = eqx.partition(cell, eqx.is_array)
+    batch = x.shape[0]
+
+    def outputs(params, x):
+        cell = eqx.combine(params, static)
+        h = jnp.zeros((batch, hidden), x.dtype)
+        carry = (h, h) if kind == "lstm" else h
+
+        def step(carry, x_t):
+            carry = jax.vmap(cell)(x_t, carry)
+            return carry, carry[0] if kind == "lstm" else carry
+
+        return jax.lax.scan(step, carry, jnp.swapaxes(x, 0, 1))[1]
+
+    grad = jax.jit(jax.grad(lambda p, x: jnp.sum(jnp.swapaxes(outputs(p, x), 0, 1) * target)))
+    forward = jax.jit(outputs)
+    return (
+        lambda: jax.block_until_ready(grad(params, x)),
+        lambda: jax.block_until_ready(forward(params, x)),
+    )
+
+
 def _jaxrnn_cell(kind: str, hidden: int) -> jaxrnn.RecurrentCell:
     if kind == "lstm":
         return jaxrnn.LSTMCell(hidden)
@@ -171,6 +204,8 @@ def contenders(kind: str, batch: int, time_: int, inputs: int, hidden: int, step
         )
     for name, cell in _flax_cells(kind, hidden).items():
         out[name] = _flax_contender(nn.RNN(cell), x, target)
+    if kind in ("lstm", "gru") and importlib.util.find_spec("equinox") is not None:
+        out["equinox"] = _equinox_contender(kind, x, target, hidden)
     if importlib.util.find_spec("torch") is not None:
         out["torch"] = _torch_contender(kind, x_np, target_np, hidden)
     return out
@@ -263,19 +298,24 @@ def sweep(config: Config) -> dict:
 
 
 def parallel_scan(config: Config) -> dict:
-    """``MinGRU`` (log-space parallel scan) vs the fused GRU, training, as ``t`` grows."""
+    """GRU training time / ``MinGRU`` training time, both modes, as ``t`` grows.
+
+    Returns ``{t: {"parallel": ratio, "sequential": ratio}}``: the log-space parallel
+    scan and the gates-first sequential scan against the fused GRU, interleaved.
+    """
     out = {}
     for time_ in config.scan_times:
         x = jax.random.normal(jax.random.key(0), (config.batch, time_, config.input_size))
         target = jax.random.normal(jax.random.key(1), (config.batch, time_, config.hidden))
-        calls = {
-            "jaxrnn": _flax_contender(jaxrnn.MinGRU(config.hidden), x, target)[0],
-            "gru": _flax_contender(
-                jaxrnn.RNN(jaxrnn.GRUCell(config.hidden, reset_after=True)), x, target
-            )[0],
-        }
+        gru = jaxrnn.RNN(jaxrnn.GRUCell(config.hidden, reset_after=True))
+        calls = {"gru": _flax_contender(gru, x, target)[0]}
+        for mode in jaxrnn.min_rnn.MODES:
+            calls[mode] = _flax_contender(jaxrnn.MinGRU(config.hidden, mode=mode), x, target)[0]
         times = interleaved(calls, max(3, config.sweep_rounds), 1)
-        out[str(time_)] = ratios(times)["gru"]["ratio"]  # GRU time / MinGRU time
+        out[str(time_)] = {
+            mode: float(np.median(times["gru"]) / np.median(times[mode]))
+            for mode in jaxrnn.min_rnn.MODES
+        }
     return out
 
 
@@ -335,12 +375,22 @@ def _claims(config: Config, main: dict, scan: dict) -> list[_harness.Claim]:
                 )
             )
     if len(scan) >= 2:
-        values = [scan[str(t)] for t in sorted(config.scan_times)]
+        values = [scan[str(t)]["parallel"] for t in sorted(config.scan_times)]
         claims.append(
             _harness.within(
-                "MinGRU speed-up over the GRU grows from the shortest to the longest t",
+                "MinGRU (parallel scan) speed-up over the GRU grows from the shortest to the "
+                "longest t",
                 values[-1] - values[0],
                 low=0.0,
+            )
+        )
+    if scan:
+        claims.append(
+            _harness.within(
+                "MinGRU (its faster mode here) trains faster than the GRU at every t: "
+                "smallest GRU / MinGRU time ratio",
+                min(max(v.values()) for v in scan.values()),
+                low=1.0,
             )
         )
     return claims
@@ -366,7 +416,9 @@ def _figure(main: dict, sweep_: dict, scan: dict) -> Figure:
         for name in sorted({n for r in points.values() for n in r}):
             ax.plot(xs, [points[str(v)].get(name, np.nan) for v in xs], "o-", label=name)
         if axis == "time" and scan:
-            ax.plot([int(t) for t in scan], list(scan.values()), "s--", label="GRU / MinGRU")
+            for mode in jaxrnn.min_rnn.MODES:
+                values = [v[mode] for v in scan.values()]
+                ax.plot([int(t) for t in scan], values, "s--", label=f"GRU / MinGRU {mode}")
         ax.axhline(1.0, color="k", lw=0.8)
         ax.set_xscale("log", base=2)
         ax.set_xlabel(axis)
@@ -407,7 +459,9 @@ def run(config: Config) -> _harness.Result:
             )
     summary = (
         f"GEMM {main['gemm_gflops']:.0f} GFLOP/s. Ratios > 1: jaxrnn faster. GRU/MinGRU "
-        f"training time ratio by t: {', '.join(f'{t}: {v:.2f}' for t, v in scan.items())}. "
+        "training time ratio by t (parallel / sequential mode): "
+        + ", ".join(f"{t}: {v['parallel']:.2f} / {v['sequential']:.2f}" for t, v in scan.items())
+        + ". "
         f"Activation temporaries at t={config.remat_time}: "
         + ", ".join(f"chunk {c}: {b / 2**20:.0f} MiB" for c, b in memory.items())
         + ". Compile seconds by t: "

@@ -1,5 +1,6 @@
 """Tests of the benchmark: timing machinery, ratios, and a seconds-long smoke run."""
 
+import importlib.util
 import json
 import types
 
@@ -68,7 +69,11 @@ def test_smoke_run_writes_results(tmp_path):
     assert main["gemm_gflops"] > 0
     assert set(main["ratios"]) == {"lstm/train", "lstm/forward", "gru/train", "gru/forward"}
     assert {"jaxrnn_step", "flax_opt_lstm", "flax_lstm"} <= set(main["ratios"]["lstm/train"])
-    assert set(saved["metrics"]["gru_over_mingru"]) == {"4", "8"}
+    scan = saved["metrics"]["gru_over_mingru"]
+    assert set(scan) == {"4", "8"}
+    assert all(set(v) == {"parallel", "sequential"} and min(v.values()) > 0 for v in scan.values())
+    if importlib.util.find_spec("equinox") is not None:
+        assert {"equinox", "torch"} <= set(main["ratios"]["gru/train"])
     assert set(saved["metrics"]["remat_temp_bytes"]) == {"0", "4"}
     assert (run_dir / "benchmark.png").exists()
     names = [c["name"] for c in saved["claims"]]
