@@ -245,16 +245,21 @@ def _lstm_coefficients(states, gates, carry, mask):
 
     From the gate activations ``gates (t, b, 4h)`` (the g block as sigmoid(2z)) and the
     carries ``states`` after every step: the state entering each step's matmul, the
-    four gates' coefficients into :math:`c_t` (i, f, g) or :math:`h_t` (o) as ``(t, b,
-    4, h)``, :math:`f_t` and :math:`\partial h_t / \partial c_t`.
+    four gates' coefficients into :math:`c_t` (i, f, g) or :math:`h_t` (o), each ``(t,
+    b, h)``, :math:`f_t` and :math:`\partial h_t / \partial c_t`. Computed here, over
+    whole arrays, rather than in the forward loop, where each would be one more XLA
+    operation per step; and passed to the tangent loop ready to use, because JAX would
+    hoist any work on them out of that loop into a loop of its own.
     """
     h_prev, c_prev = (_previous(s, c) for s, c in zip(states, carry, strict=True))
     i, f, g, o = jnp.split(gates, 4, axis=-1)
     g = 2.0 * g - 1.0
     tanh_c = jnp.tanh(states[1])
-    coefficients = jnp.stack(
-        [g * i * (1.0 - i), c_prev * f * (1.0 - f), i * (1.0 - g * g), tanh_c * o * (1.0 - o)],
-        axis=-2,
+    coefficients = (
+        g * i * (1.0 - i),
+        c_prev * f * (1.0 - f),
+        i * (1.0 - g * g),
+        tanh_c * o * (1.0 - o),
     )
     return _masked(h_prev, mask), coefficients, f, o * (1.0 - tanh_c * tanh_c)
 
@@ -273,21 +278,14 @@ def _lstm_jvp(unroll, primals, tangents):
     entering, coefficients, f, out_slope = _lstm_coefficients(states, gates, carry, mask)
     d_pre = _outside_tangent(weights, d_weights, x, dx, entering, slice(None), ys.dtype)
     u_t = _transposed_in_memory(weights["recurrent_kernel"])
-    hidden = u_t.shape[1]
-    # Gate k's tangent reaches c_t (k = i, f, g) or h_t (k = o) through one
-    # coefficient; summing over the gate axis with constant masks (not slicing) keeps
-    # the transposed loop to whole-block elementwise work.
-    to_c = jnp.asarray([1.0, 1.0, 1.0, 0.0], ys.dtype)[:, None]
-    to_h = 1.0 - to_c
 
     def cell(d_carry, inputs):
         dh, dc = d_carry
-        d_pre_t, coefficients_t, f_t, out_slope_t = inputs
+        d_pre_t, (c_i, c_f, c_g, c_o), f_t, out_slope_t = inputs
         dz = d_pre_t + _times_transposed(_masked(dh, mask), u_t)
-        dz = dz.reshape(*dh.shape[:-1], 4, hidden)
-        contribution = dz * coefficients_t
-        dc_new = jnp.sum(contribution * to_c, axis=-2) + f_t * dc
-        dh_new = jnp.sum(contribution * to_h, axis=-2) + out_slope_t * dc_new
+        dz_i, dz_f, dz_g, dz_o = jnp.split(dz, 4, axis=-1)
+        dc_new = c_i * dz_i + c_f * dz_f + c_g * dz_g + f_t * dc
+        dh_new = c_o * dz_o + out_slope_t * dc_new
         return (dh_new, dc_new), dh_new, None
 
     inputs = (d_pre, coefficients, f, out_slope)
