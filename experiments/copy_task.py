@@ -9,17 +9,42 @@ last 10 scores :math:`10 \ln 8 / (T + 20)`: 0.297 at T = 50, 0.173 at T = 100, t
 baseline that models without a long memory never leave.
 
 Models: a recurrent layer (``jaxrnn.RNN``) with a dense classifier on every step (a
-per-step tagger defined here: ``jaxrnn.models`` has none). Cells: a tanh RNN with every
+per-step tagger defined here, which keeps the parameter names, and so the
+initialisation, the claims were calibrated with). Cells: a tanh RNN with every
 weight :math:`\mathcal{N}(0, 0.1^2)`, LSTMs with forget-gate bias 0 and 1 and chrono with
 :math:`T_{max} = 3T/2` (Tallec & Ollivier's choice for this task). Several seeds train at
 once (``jax.vmap`` over the train state) through ``jaxrnn.training.fit``, on fresh
 sequences from ``fold_in(key, step)``, with RMSprop and elementwise gradient clipping as
 in the published setup.
 
+Parallel-scan contenders, under the same classifier, optimiser and budget, trained
+through their whole-sequence layers (``mode="parallel"``, no step loop):
+
+* minGRU / minLSTM (Feng et al. 2024; ``jaxrnn.MinGRU`` / ``jaxrnn.MinLSTM``, the
+  log-space scan): one layer of ``hidden_size`` units on the one-hot inputs. The paper
+  stacks such layers with nonlinearities between them; here one layer, whose gates see
+  only the current input (after the marker every input is the same blank, so the ten
+  outputs are read from one state relaxing the same way at every step); it ends about
+  one symbol's worth below the baseline.
+* LRU (Orvieto et al. 2023; ``jaxrnn.LRU``, ``jax.lax.associative_scan``): the paper's
+  linear encoder (a dense layer to ``hidden_size``: an embedding), one LRU with
+  ``hidden_size`` complex states and eigenvalues initialised on the ring :math:`0.9 \le
+  |\lambda| \le 0.999` (its Long Range Arena setting, phases on :math:`[0, 2\pi]`), the
+  classifier on every step's output :math:`\operatorname{Re}(C x_t) + D \odot u_t`. Not
+  the paper's block: no normalisation, no MLP/GLU, no skip connection, one layer; and
+  the recurrent parameters :math:`\nu, \theta, \gamma` get the shared loop's optimiser
+  and learning rate (RMSprop 1e-2), where the paper gives them a reduced one. Copying
+  is a fixed delay of ``T + 10`` steps, a linear time-invariant map, which one linear
+  recurrence of damped oscillators can approximate: the LRU gets furthest below the
+  baseline, with a wide spread over seeds.
+
 References:
   Arjovsky, Shah & Bengio, "Unitary evolution recurrent neural networks", ICML 2016
   (the task and its baseline). Tallec & Ollivier, "Can recurrent neural networks warp
-  time?", ICLR 2018 (chrono; copy task at T = 500 and 2000).
+  time?", ICLR 2018 (chrono; copy task at T = 500 and 2000). Feng, Tung, Ahmed, Bengio &
+  Hajimirsadeghi, "Were RNNs all we needed?", 2024, arXiv:2410.01201 (minGRU, minLSTM).
+  Orvieto et al., "Resurrecting recurrent neural networks for long sequences", ICML 2023,
+  arXiv:2303.06349 (LRU).
 """
 
 from __future__ import annotations
@@ -38,7 +63,7 @@ from matplotlib.figure import Figure
 
 import jaxrnn
 from experiments import _harness
-from jaxrnn import training
+from jaxrnn import models, training
 
 NAME = "copy"
 NUM_SYMBOLS = 8  # symbols 1..8
@@ -46,6 +71,7 @@ NUM_TO_COPY = 10
 BLANK, MARKER = 0, NUM_SYMBOLS + 1
 NUM_INPUTS = NUM_SYMBOLS + 2  # blank, symbols, marker
 NUM_CLASSES = NUM_SYMBOLS + 1  # blank, symbols
+LRU_RING = (0.9, 0.999)  # the LRU's initial |λ| range (the paper's on the Long Range Arena)
 
 
 def baseline(length: int) -> float:
@@ -53,8 +79,10 @@ def baseline(length: int) -> float:
     return NUM_TO_COPY * math.log(NUM_SYMBOLS) / (length + 2 * NUM_TO_COPY)
 
 
-def _cells(hidden: int, length: int) -> dict[str, tuple[str, jaxrnn.RecurrentCell]]:
-    """Model name -> (label, cell template) for ``hidden`` units and gap ``length``."""
+def _cells(
+    hidden: int, length: int
+) -> dict[str, tuple[str, jaxrnn.RecurrentCell | models.SequenceLayer]]:
+    """Model name -> (label, cell or sequence layer template) for ``hidden`` and ``length``."""
     small = ("normal", {"stddev": 0.1})
     t_max = 1.5 * length
     return {
@@ -74,6 +102,12 @@ def _cells(hidden: int, length: int) -> dict[str, tuple[str, jaxrnn.RecurrentCel
             f"LSTM, chrono T_max={t_max:g}",
             jaxrnn.LSTMCell(hidden, bias_init=("chrono", {"t_max": t_max})),
         ),
+        "mingru": ("minGRU (parallel scan)", jaxrnn.MinGRU(hidden)),
+        "minlstm": ("minLSTM (parallel scan)", jaxrnn.MinLSTM(hidden)),
+        "lru": (
+            f"LRU, |λ| in [{LRU_RING[0]:g}, {LRU_RING[1]:g}]",
+            jaxrnn.LRU(state_size=hidden, r_min=LRU_RING[0], r_max=LRU_RING[1]),
+        ),
     }
 
 
@@ -82,6 +116,10 @@ MODELS = tuple(_cells(1, 10))
 STAY_MIN_FRACTION = 0.95  # best tanh seed's final CE >= 0.95 x baseline
 CHRONO_MAX_FRACTION = 0.9  # worst chrono seed <= 0.9 x baseline
 CHRONO_OVER_FORGET0_MAX = 0.95  # chrono's worst seed / b_f = 0's median seed, final CE
+LRU_MEDIAN_MAX_FRACTION = 0.75  # median LRU seed's final CE <= 0.75 x baseline
+MINGRU_MAX_FRACTION = 0.9  # worst minGRU seed's final CE <= 0.9 x baseline
+# The models with a claim of their own.
+CLAIMED = ("tanh", "lstm_forget0", "lstm_chrono", "mingru", "lru")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,12 +128,15 @@ class Config:
 
     Command line::
 
-        python -m experiments copy          # QUICK: T = 50, 3 models, 3 seeds, ~80 s*
-        python -m experiments copy --full   # FULL: T = 50 and 100, 4 models, 6 seeds
+        python -m experiments copy          # QUICK: T = 50, 5 models, 3 seeds, ~2 min*
+        python -m experiments copy --full   # FULL: T = 50 and 100, 7 models, 6 seeds
         python -m experiments copy --lengths=100 --models=lstm_chrono --num-steps=3000
 
-    (*) on 2 cores shared with other jobs: 82 s with the load average at ~5
-    (24..27 s per model, compilation included), 124 s at ~7.
+    (*) on 2 cores at a load average of ~1.5: 109 s, of which minGRU 37 s, LRU 25 s and
+    the three cells 11..17 s each (compilation included); with the three cells alone it
+    was 58 s at a load of ~2, 82 s at ~5, 124 s at ~7. The parallel-scan models cost
+    more on a CPU: minGRU's log-space scan is ~8x slower per training step than its own
+    sequential mode, minLSTM's ~12x (minLSTM, the slowest, runs in FULL only).
 
     Expected result (per length T), the claims:
 
@@ -103,7 +144,12 @@ class Config:
       final cross-entropy >= 0.95 x 10 ln 8 / (T + 20);
     * the chrono LSTM (T_max = 3T/2) leaves it: its worst seed <= 0.9 x the baseline;
     * and ends below the LSTM with b_f = 0: chrono's worst seed's final cross-entropy /
-      b_f = 0's median seed's <= 0.95.
+      b_f = 0's median seed's <= 0.95;
+    * one LRU layer trained by its parallel scan gets furthest below it: its median
+      seed <= 0.75 x the baseline (below every chrono seed seen);
+    * one minGRU layer trained by its parallel scan leaves it too: its worst seed <=
+      0.9 x the baseline (it stops at ~0.81, about one symbol's worth, ln 8 nats, of
+      the ten).
 
     "b_f = 0 stays at the baseline" is not a claim at T = 50: on 2 of 6 seeds it
     leaves it (see below); its per-seed values are in the table and ``results.json``.
@@ -139,6 +185,25 @@ class Config:
       1.000 and chrono is at 0.897, 0.977, 0.926, still descending: FULL's 5000 steps
       are meant to take it below 0.9; not run to the end here.
 
+    Calibration of the parallel-scan contenders (QUICK's setup, 2000 steps), final
+    cross-entropy / baseline:
+
+    * LRU, seeds 0..17: 0.253, 0.519, 0.372, 0.148, 0.265, 0.490, 0.238, 0.141, 0.256,
+      0.326, 0.281, 0.491, 0.142, 0.706, 0.510, 0.348, 0.300, 0.264 (median 0.29; 3 of
+      18 above 0.5, none above 0.75), from runs of 6 and 12 seeds at once. It is below
+      0.9 by step 80..150 and then descends noisily (single-step gradient norms ~10
+      under RMSprop 1e-2 on every parameter), so its end point is sensitive to
+      rounding: QUICK's own run (seeds 0..2, three at once) gave 0.12, 0.25, 0.39 where
+      the 6-seed run gave 0.25, 0.52, 0.37 for the same seeds.
+    * minGRU, seeds 0..11: 0.815, 0.812, 0.805, 0.806, 0.812, 0.810, 0.813, 0.812, 0.810,
+      0.810, 0.806, 0.815; the smoothed loss crosses 0.9 at steps 480..650 and has
+      flattened out by ~1500.
+    * minLSTM, seeds 0..5 (not claimed): 0.827, 0.811, 0.807, 0.808, 0.812, 0.810.
+    * Frozen: LRU median seed <= 0.75 (measured 0.25 in QUICK; a 3-seed median above
+      0.75 needs two seeds above it, none of 21 runs was); minGRU worst seed <= 0.9
+      (measured <= 0.815 over 12 seeds; fewer than ~700 steps would fail it). Not
+      calibrated at FULL's T = 100.
+
     Attributes:
       lengths: the blank gaps T (>= 1); sequences are T + 20 long.
       hidden_size: recurrent units.
@@ -148,7 +213,8 @@ class Config:
       clip: elementwise gradient clipping bound.
       optimizer: ``rmsprop`` or ``adam``.
       seeds: one run per seed (weights and data); vmapped.
-      models: any of ``tanh``, ``lstm_forget0``, ``lstm_forget1``, ``lstm_chrono``.
+      models: any of ``tanh``, ``lstm_forget0``, ``lstm_forget1``, ``lstm_chrono``,
+        ``mingru``, ``minlstm``, ``lru``.
       eval_size: held-out sequences for the final cross-entropy.
       smoothing: moving-average window (steps) of the training-loss curves.
     """
@@ -161,7 +227,7 @@ class Config:
     clip: float = 1.0
     optimizer: str = "rmsprop"
     seeds: tuple[int, ...] = (0, 1, 2)
-    models: tuple[str, ...] = ("tanh", "lstm_forget0", "lstm_chrono")
+    models: tuple[str, ...] = CLAIMED
     eval_size: int = 500
     smoothing: int = 25
 
@@ -254,19 +320,33 @@ class Tagger(nn.Module):
     """A recurrent layer and a dense classifier on every step: logits ``(b, t, classes)``.
 
     Attributes:
-      cell: the cell template.
+      cell: the cell template (stepped by ``jaxrnn.RNN``) or a sequence layer
+        (``jaxrnn.MinGRU``, ``jaxrnn.MinLSTM``, ``jaxrnn.LRU``: its parallel scan).
       num_classes: output classes per step.
+      input_projection: width of a dense layer on the one-hot inputs (an embedding)
+        before the recurrent layer; None: none.
     """
 
-    cell: jaxrnn.RecurrentCell
+    cell: jaxrnn.RecurrentCell | models.SequenceLayer
     num_classes: int = NUM_CLASSES
+    input_projection: int | None = None
 
     @nn.compact
     def __call__(self, tokens: jax.Array) -> jax.Array:
         """``tokens (b, t) -> logits (b, t, num_classes)``."""
         x = jax.nn.one_hot(tokens, NUM_INPUTS)
-        outputs = jaxrnn.RNN(self.cell, name="rnn")(x)
+        if self.input_projection is not None:
+            x = nn.Dense(self.input_projection, name="input_projection")(x)
+        if isinstance(self.cell, models.SEQUENCE_LAYERS):
+            outputs = self.cell.clone(parent=self, name="rnn")(x)
+        else:
+            outputs = jaxrnn.RNN(self.cell, name="rnn")(x)
         return nn.Dense(self.num_classes, name="classifier")(outputs)
+
+
+def make_model(cell: jaxrnn.RecurrentCell | models.SequenceLayer, hidden: int) -> Tagger:
+    """The tagger of a model: an LRU gets a linear input projection to ``hidden``."""
+    return Tagger(cell, input_projection=hidden if isinstance(cell, jaxrnn.LRU) else None)
 
 
 def make_batches(
@@ -305,7 +385,7 @@ def train_model(config: Config, model_name: str, length: int) -> dict[str, np.nd
       sequences, ``seconds`` wall time (compilation included).
     """
     start = time.perf_counter()
-    model = Tagger(_cells(config.hidden_size, length)[model_name][1])
+    model = make_model(_cells(config.hidden_size, length)[model_name][1], config.hidden_size)
     optimizer = training.make_optimizer(
         config.learning_rate, config.clip, clipping="elementwise", optimizer=config.optimizer
     )
@@ -383,6 +463,20 @@ def _claims(config: Config, runs: dict) -> list[_harness.Claim]:
                     "b_f = 0's median"
                 )
                 claims.append(_harness.within(claim, ratio, high=CHRONO_OVER_FORGET0_MAX))
+        if "lru" in got:
+            median = float(np.median(got["lru"]["final_loss"]) / base)
+            claim = (
+                f"T={length}: LRU (parallel scan) far below the baseline, final CE / "
+                "baseline, median seed"
+            )
+            claims.append(_harness.within(claim, median, high=LRU_MEDIAN_MAX_FRACTION))
+        if "mingru" in got:
+            worst = float(got["mingru"]["final_loss"].max() / base)
+            claim = (
+                f"T={length}: minGRU (parallel scan) leaves the baseline, final CE / "
+                "baseline, worst seed"
+            )
+            claims.append(_harness.within(claim, worst, high=MINGRU_MAX_FRACTION))
     return claims
 
 
@@ -455,6 +549,8 @@ def run(config: Config = QUICK) -> _harness.Result:
             "stay_min_fraction": STAY_MIN_FRACTION,
             "chrono_max_fraction": CHRONO_MAX_FRACTION,
             "chrono_over_forget0_max": CHRONO_OVER_FORGET0_MAX,
+            "lru_median_max_fraction": LRU_MEDIAN_MAX_FRACTION,
+            "mingru_max_fraction": MINGRU_MAX_FRACTION,
         },
     }
     summary = (
@@ -470,8 +566,14 @@ def run(config: Config = QUICK) -> _harness.Result:
         if "lstm_forget0" in got:
             left = got["lstm_forget0"]["final_loss"] < 0.95 * baseline(length)
             summary += f"; at T = {length} {int(left.sum())} of {left.size} seeds left it"
-    summary += "."
-    missing = [m for m in ("tanh", "lstm_forget0", "lstm_chrono") if m not in config.models]
+    summary += (
+        ". Of the parallel-scan contenders, trained by their scans under the same "
+        "classifier and budget, one LRU layer (a linear recurrence: copying is a fixed "
+        "delay) gets furthest below the baseline, with a wide spread over seeds; one "
+        "minGRU layer, whose gates see only the current input, leaves it by about one "
+        "symbol's worth."
+    )
+    missing = [m for m in CLAIMED if m not in config.models]
     if missing:
         summary += f" Models not run, their claims skipped: {', '.join(missing)}."
     return _harness.Result(

@@ -11,6 +11,17 @@ r"""Models built from jaxrnn cells: what the experiments use and users import.
 Each takes any jaxrnn cell as a template (``cell=jaxrnn.GRUCell(128,
 kernel_init=...)``): the template is cloned for every layer, so its initializers, layer
 norm and weight norm options apply everywhere.
+
+``SequenceRegressor``, ``SequenceClassifier`` and ``SequenceTagger`` also take a
+*sequence layer* in place of the cell: ``jaxrnn.MinGRU``, ``jaxrnn.MinLSTM`` or
+``jaxrnn.LRU``, which map a whole sequence ``(b, t, i) -> (b, t, o)`` at once (by default
+with their parallel scan) instead of being stepped by ``jaxrnn.RNN``. The template is
+cloned for every layer in the same way, and the heads read the layer's *outputs*: the
+output of each sequence's last valid step (``pooling="last"``) or every step's. For a
+minGRU / minLSTM that output is the hidden state, as for a cell; for an LRU it is the
+readout :math:`\operatorname{Re}(C x_t) + D \odot u_t`, not the complex state. An LRU
+keeps its input's width, so it usually comes with ``input_projection`` (a linear layer
+applied to every step's input first: the paper's encoder).
 """
 
 from __future__ import annotations
@@ -23,18 +34,45 @@ import jax.numpy as jnp
 
 from jaxrnn import initializers
 from jaxrnn.cells import LSTMState, RecurrentCell
+from jaxrnn.lru import LRU
+from jaxrnn.min_rnn import MinGRU, MinLSTM
 from jaxrnn.sequence import RNN
 from jaxrnn.typing import Array
 
 _POOLING = ("last", "mean")
 _ATTENTION = ("bahdanau", "luong", None)
 
+SequenceLayer = MinGRU | MinLSTM | LRU
+"""The sequence layers a model accepts in place of a cell: ``(b, t, i) -> (b, t, o)``."""
+SEQUENCE_LAYERS = (MinGRU, MinLSTM, LRU)
 
-def _check_cell(owner: str, cell: Any) -> None:
+
+def _check_cell(owner: str, cell: Any, layers: bool = False) -> None:
+    """Raises unless ``cell`` is a jaxrnn cell (or, with ``layers``, a sequence layer)."""
+    if layers and isinstance(cell, SEQUENCE_LAYERS):
+        if cell.time_major:
+            raise ValueError(
+                f"{owner}: expected a batch-major sequence layer, got {type(cell).__name__} "
+                "with time_major=True"
+            )
+        return
     if not isinstance(cell, RecurrentCell):
+        also = " or a sequence layer (MinGRU, MinLSTM, LRU)" if layers else ""
         raise TypeError(
-            f"{owner}: expected `cell` to be a jaxrnn cell (SimpleRNNCell, LSTMCell, GRUCell), "
-            f"got {type(cell).__name__}"
+            f"{owner}: expected `cell` to be a jaxrnn cell (SimpleRNNCell, LSTMCell, GRUCell)"
+            f"{also}, got {type(cell).__name__}"
+        )
+
+
+def _check_projection(owner: str, input_projection: Any) -> None:
+    if input_projection is not None and (
+        isinstance(input_projection, bool)
+        or not isinstance(input_projection, int)
+        or input_projection < 1
+    ):
+        raise ValueError(
+            f"{owner}: expected `input_projection` to be None or a positive int, got "
+            f"{input_projection!r}"
         )
 
 
@@ -43,10 +81,25 @@ def _hidden(carry: Any) -> Array:
     return carry.h if isinstance(carry, LSTMState) else carry
 
 
-class _Stack(nn.Module):
-    """``num_layers`` RNNs over clones of ``cell``; returns (final carries, outputs)."""
+def _last_output(outputs: Array, seq_lengths: Array | None) -> Array:
+    """``outputs (b, t, o)`` at each sequence's last valid step: ``(b, o)``.
 
-    cell: RecurrentCell
+    A sequence of length 0 gets its step 0, which a sequence layer sets to zero.
+    """
+    if seq_lengths is None:
+        return outputs[:, -1]
+    last = jnp.maximum(jnp.asarray(seq_lengths) - 1, 0)
+    return jnp.take_along_axis(outputs, last[:, None, None], axis=1)[:, 0]
+
+
+class _Stack(nn.Module):
+    """``num_layers`` RNNs over clones of ``cell``; returns (final carries, outputs).
+
+    ``cell`` may be a sequence layer (``SEQUENCE_LAYERS``): its clones then run the
+    sequence themselves (in their own ``mode``), with ``return_carry=True``.
+    """
+
+    cell: RecurrentCell | SequenceLayer
     num_layers: int = 1
     dropout: float = 0.0
 
@@ -56,18 +109,46 @@ class _Stack(nn.Module):
         for k in range(self.num_layers):
             if k > 0 and self.dropout > 0:
                 x = nn.Dropout(self.dropout)(x, deterministic=deterministic)
-            rnn = RNN(self.cell.clone(parent=None, name=None), return_carry=True, name=f"rnn{k}")
             start = None if initial_state is None else initial_state[k]
-            carry, x = rnn(x, seq_lengths, start, deterministic=deterministic)
+            if isinstance(self.cell, SEQUENCE_LAYERS):
+                layer = self.cell.clone(parent=self, name=f"rnn{k}")
+                carry, x = layer(x, seq_lengths, start, return_carry=True)
+            else:
+                cell = self.cell.clone(parent=None, name=None)
+                rnn = RNN(cell, return_carry=True, name=f"rnn{k}")
+                carry, x = rnn(x, seq_lengths, start, deterministic=deterministic)
             carries.append(carry)
         return carries, x
+
+
+def _last_features(
+    cell: Any, carries: list[Any], outputs: Array, seq_lengths: Array | None
+) -> Array:
+    """What a head reads at the end: ``(b, o)``.
+
+    The hidden state of the last layer's final carry for a cell; the output of each
+    sequence's last valid step for a sequence layer (for an LRU the carry is the complex
+    state, not the output).
+    """
+    if isinstance(cell, SEQUENCE_LAYERS):
+        return _last_output(outputs, seq_lengths)
+    return _hidden(carries[-1])
+
+
+def _project(x: Array, input_projection: int | None) -> Array:
+    """``x (b, t, i) -> (b, t, input_projection)`` by a dense layer; ``x`` if None."""
+    if input_projection is None:
+        return x
+    return nn.Dense(input_projection, name="input_projection")(x)
 
 
 class SequenceRegressor(nn.Module):
     """A recurrent stack and a dense head on the hidden state of the last valid step.
 
     Seed 001's ``LSTMModel`` (``out = fc(lstm(x)[:, -1, :])``) for any cell and depth; with
-    ``seq_lengths`` the head reads each sequence's own last step.
+    ``seq_lengths`` the head reads each sequence's own last step. With a sequence layer
+    (``jaxrnn.MinGRU``, ``jaxrnn.MinLSTM``, ``jaxrnn.LRU``) in place of the cell the head
+    reads that layer's output at the last valid step (see the module docstring).
 
     Examples:
       >>> import jax, jax.numpy as jnp, jaxrnn
@@ -76,20 +157,27 @@ class SequenceRegressor(nn.Module):
       >>> variables = model.init(jax.random.key(0), x)
       >>> model.apply(variables, x).shape
       (4, 1)
+      >>> lru = SequenceRegressor(jaxrnn.LRU(state_size=32), input_projection=16)
+      >>> lru.apply(lru.init(jax.random.key(0), x), x).shape  # parallel scan
+      (4, 1)
 
     Attributes:
-      cell: the cell template, e.g. ``jaxrnn.LSTMCell(64)``.
+      cell: the cell template, e.g. ``jaxrnn.LSTMCell(64)``, or a sequence layer
+        template, e.g. ``jaxrnn.MinGRU(64)``.
       num_layers: recurrent layers.
       output_size: outputs of the head.
       dropout: dropout between recurrent layers.
       head_init: initializer of the head's kernel.
+      input_projection: width of a dense layer applied to every step's input before
+        the recurrent stack (``(b, t, i) -> (b, t, input_projection)``); None: none.
     """
 
-    cell: RecurrentCell
+    cell: RecurrentCell | SequenceLayer
     num_layers: int = 1
     output_size: int = 1
     dropout: float = 0.0
     head_init: Any = "lecun_normal"
+    input_projection: int | None = None
 
     @nn.compact
     def __call__(
@@ -105,31 +193,37 @@ class SequenceRegressor(nn.Module):
         Returns:
           ``(b, output_size)``.
         """
-        _check_cell("SequenceRegressor", self.cell)
-        carries, _ = _Stack(self.cell, self.num_layers, self.dropout, name="rnn")(
+        _check_cell("SequenceRegressor", self.cell, layers=True)
+        _check_projection("SequenceRegressor", self.input_projection)
+        x = _project(x, self.input_projection)
+        carries, outputs = _Stack(self.cell, self.num_layers, self.dropout, name="rnn")(
             x, seq_lengths, deterministic=deterministic
         )
         head = nn.Dense(self.output_size, kernel_init=initializers.get(self.head_init))
-        return head(_hidden(carries[-1]))
+        return head(_last_features(self.cell, carries, outputs, seq_lengths))
 
 
 class SequenceClassifier(nn.Module):
     """A recurrent stack and a linear classifier: logits ``(b, num_classes)``.
 
     Attributes:
-      cell: the cell template.
+      cell: the cell template, or a sequence layer template (``jaxrnn.MinGRU``,
+        ``jaxrnn.MinLSTM``, ``jaxrnn.LRU``; see the module docstring).
       num_classes: classes.
       num_layers: recurrent layers.
-      pooling: ``"last"`` (hidden state of the last valid step) or ``"mean"`` (mean of
-        the outputs over the valid steps).
+      pooling: ``"last"`` (hidden state of the last valid step; a sequence layer's
+        output there) or ``"mean"`` (mean of the outputs over the valid steps).
       dropout: dropout between recurrent layers and before the classifier.
+      input_projection: width of a dense layer applied to every step's input before
+        the recurrent stack; None: none.
     """
 
-    cell: RecurrentCell
+    cell: RecurrentCell | SequenceLayer
     num_classes: int
     num_layers: int = 1
     pooling: str = "last"
     dropout: float = 0.0
+    input_projection: int | None = None
 
     @nn.compact
     def __call__(
@@ -145,16 +239,18 @@ class SequenceClassifier(nn.Module):
         Returns:
           Logits ``(b, num_classes)``.
         """
-        _check_cell("SequenceClassifier", self.cell)
+        _check_cell("SequenceClassifier", self.cell, layers=True)
+        _check_projection("SequenceClassifier", self.input_projection)
         if self.pooling not in _POOLING:
             raise ValueError(
                 f"SequenceClassifier: expected `pooling` in {_POOLING}, got {self.pooling!r}"
             )
+        x = _project(x, self.input_projection)
         carries, outputs = _Stack(self.cell, self.num_layers, self.dropout, name="rnn")(
             x, seq_lengths, deterministic=deterministic
         )
         if self.pooling == "last":
-            features = _hidden(carries[-1])
+            features = _last_features(self.cell, carries, outputs, seq_lengths)
         else:
             time = outputs.shape[1]
             lengths = jnp.full((x.shape[0],), time) if seq_lengths is None else seq_lengths
@@ -179,16 +275,20 @@ class SequenceTagger(nn.Module):
       (4, 10, 9)
 
     Attributes:
-      cell: the cell template.
+      cell: the cell template, or a sequence layer template (``jaxrnn.MinGRU``,
+        ``jaxrnn.MinLSTM``, ``jaxrnn.LRU``; see the module docstring).
       num_classes: classes per step.
       num_layers: recurrent layers.
       dropout: dropout between recurrent layers and before the classifier.
+      input_projection: width of a dense layer applied to every step's input before
+        the recurrent stack; None: none.
     """
 
-    cell: RecurrentCell
+    cell: RecurrentCell | SequenceLayer
     num_classes: int
     num_layers: int = 1
     dropout: float = 0.0
+    input_projection: int | None = None
 
     @nn.compact
     def __call__(
@@ -204,7 +304,9 @@ class SequenceTagger(nn.Module):
         Returns:
           Logits ``(b, t, num_classes)``.
         """
-        _check_cell("SequenceTagger", self.cell)
+        _check_cell("SequenceTagger", self.cell, layers=True)
+        _check_projection("SequenceTagger", self.input_projection)
+        x = _project(x, self.input_projection)
         _, outputs = _Stack(self.cell, self.num_layers, self.dropout, name="rnn")(
             x, seq_lengths, deterministic=deterministic
         )
@@ -468,9 +570,11 @@ class Seq2Seq(nn.Module):
 
 
 __all__ = [
+    "SEQUENCE_LAYERS",
     "CharLanguageModel",
     "Seq2Seq",
     "SequenceClassifier",
+    "SequenceLayer",
     "SequenceRegressor",
     "SequenceTagger",
 ]

@@ -9,7 +9,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import jaxrnn
 from experiments import _harness, adding
+from jaxrnn import models
 
 SMOKE = adding.Config(
     lengths=(8,),
@@ -80,7 +82,7 @@ def test_smoke_run_writes_results_and_figure(tmp_path):
     assert result.name == "adding" and result.seeds == SMOKE.seeds
     (claim,) = result.claims
     assert claim.name.startswith("T=8: tanh RNN")
-    assert "claims skipped: lstm_forget1, lstm_chrono, gru" in result.summary
+    assert "claims skipped: lstm_forget1, lstm_chrono, gru, mingru, lru." in result.summary
     assert math.isfinite(claim.measured)
     runs = result.metrics["runs"]["8"]
     assert set(runs) == set(SMOKE.models)
@@ -93,6 +95,66 @@ def test_smoke_run_writes_results_and_figure(tmp_path):
     assert record["claims"][0]["measured"] == pytest.approx(claim.measured)
     assert (run_dir / "loss.png").stat().st_size > 0
     assert "tanh" in result.table
+
+
+@pytest.mark.parametrize("name", ["gru", "mingru", "minlstm", "lru"])
+def test_models_build_and_regress(name):
+    cell = adding._cells(6, 8)[name][1]
+    model = adding.make_model(cell, 6)
+    x, _ = adding.adding_batch(jax.random.key(0), 3, 8)
+    variables = model.init(jax.random.key(1), x)
+    assert model.apply(variables, x).shape == (3, 1)
+    params = variables["params"]
+    if name in ("mingru", "minlstm", "lru"):
+        assert cell.mode == "parallel"  # trained by the scan, not a step loop
+        assert ("input_projection" in params) == (name == "lru")
+    else:
+        assert "input_projection" not in params
+
+
+def test_regressor_head_reads_a_sequence_layers_last_valid_output():
+    # jaxrnn.models with a sequence layer in place of the cell (what the contenders use).
+    # The LRU: its carry (the complex state) is not its output, which the head reads.
+    layer = jaxrnn.LRU(state_size=4)
+    x = jax.random.normal(jax.random.key(0), (3, 7, 2))
+    lengths = jnp.array([7, 4, 1])
+    model = models.SequenceRegressor(layer, output_size=2, input_projection=6)
+    variables = model.init(jax.random.key(1), x)
+    got = model.apply(variables, x, lengths)
+    params = variables["params"]
+    u = x @ params["input_projection"]["kernel"] + params["input_projection"]["bias"]
+    outputs = layer.apply({"params": params["rnn"]["rnn0"]}, u, lengths)
+    last = outputs[jnp.arange(3), lengths - 1]
+    head = params["Dense_0"]
+    np.testing.assert_allclose(got, last @ head["kernel"] + head["bias"], rtol=1e-5, atol=1e-6)
+    # The sequential mode of the same layer gives the same predictions.
+    sequential = models.SequenceRegressor(
+        layer.clone(mode="sequential"), output_size=2, input_projection=6
+    )
+    np.testing.assert_allclose(sequential.apply(variables, x, lengths), got, atol=1e-5)
+
+
+def test_models_reject_what_they_cannot_run():
+    x = jnp.zeros((2, 5, 2))
+    with pytest.raises(ValueError, match="time_major=True"):
+        models.SequenceRegressor(jaxrnn.MinGRU(3, time_major=True)).init(jax.random.key(0), x)
+    with pytest.raises(ValueError, match="`input_projection`"):
+        models.SequenceRegressor(jaxrnn.GRUCell(3), input_projection=0).init(jax.random.key(0), x)
+    with pytest.raises(TypeError, match="jaxrnn cell"):  # stepped one token at a time
+        models.CharLanguageModel(5, jaxrnn.MinGRU(3)).init(
+            jax.random.key(0), jnp.zeros((2, 3), jnp.int32)
+        )
+
+
+def test_smoke_run_of_a_parallel_scan_contender():
+    # One contender (compilation dominates); the copy test runs the LRU.
+    result = adding.run(dataclasses.replace(SMOKE, models=("mingru",)))
+    (claim,) = result.claims
+    assert claim.name.startswith("T=8: minGRU (parallel scan) final MSE far below 1/6")
+    assert math.isfinite(claim.measured)
+    (run,) = result.metrics["runs"]["8"].values()
+    assert run["final_mse"].shape == (2,) and np.all(np.isfinite(run["final_mse"]))
+    assert "mingru" in result.table
 
 
 def _fake_run(final_mse, steps):
@@ -108,13 +170,21 @@ def test_claims_thresholds():
             "lstm_forget1": _fake_run([1e-3, 0.09 * base], [600, 700]),
             "lstm_chrono": _fake_run([1e-3, 1e-3], [300, 350]),
             "gru": _fake_run([1e-3, 1e-3], [200, 250]),
+            "mingru": _fake_run([0.02 * base, 0.09 * base], [400, 600]),
+            "lru": _fake_run([0.96 * base, 1.05 * base], [1001, 1001]),
         }
     }
-    gated, tanh, chrono = adding._claims(config, runs)
+    gated, tanh, chrono, mingru, lru = adding._claims(config, runs)
     assert gated.passed and gated.measured == pytest.approx(0.09 * base)
     assert tanh.passed and tanh.measured == pytest.approx(0.8 * base)
     assert chrono.passed and chrono.measured == pytest.approx(325 / 650)
+    assert mingru.passed and mingru.measured == pytest.approx(0.09 * base)  # worst seed
+    assert lru.passed and lru.measured == pytest.approx(0.96 * base)  # best seed
     runs[50]["tanh"] = _fake_run([0.5 * base, base], [1001, 1001])  # one number learnt
     runs[50]["gru"] = _fake_run([1e-3, 0.2 * base], [200, 1001])
     runs[50]["lstm_chrono"] = _fake_run([1e-3, 1e-3], [700, 700])
+    runs[50]["mingru"] = _fake_run([0.02 * base, 0.11 * base], [400, 1001])
+    runs[50]["lru"] = _fake_run([0.7 * base, 1.0 * base], [1001, 1001])  # learnt something
     assert not any(claim.passed for claim in adding._claims(config, runs))
+    runs[50]["lru"] = _fake_run([1.2 * base, 1.3 * base], [1001, 1001])  # worse than the mean
+    assert not adding._claims(config, runs)[-1].passed

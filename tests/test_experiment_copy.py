@@ -50,11 +50,31 @@ def test_memoryless_baseline(length, published):
     assert expected == pytest.approx(published, abs=5e-4)
 
 
-def test_tagger_gives_logits_at_every_step():
-    model = copy_task.Tagger(copy_task._cells(6, 5)["tanh"][1])
-    tokens = jnp.zeros((2, 25), jnp.int32)
+@pytest.mark.parametrize("name", ["tanh", "mingru", "minlstm", "lru"])
+def test_tagger_gives_logits_at_every_step(name):
+    cell = copy_task._cells(6, 5)[name][1]
+    model = copy_task.make_model(cell, 6)
+    tokens, _ = copy_task.copy_batch(jax.random.key(1), 2, 5)
     variables = model.init(jax.random.key(0), tokens)
     assert model.apply(variables, tokens).shape == (2, 25, copy_task.NUM_CLASSES)
+    params = variables["params"]
+    assert ("input_projection" in params) == (name == "lru")
+    if name in ("mingru", "minlstm", "lru"):
+        assert set(params) >= {"rnn", "classifier"}
+        assert cell.mode == "parallel"  # trained by the scan, not a step loop
+        # The sequential mode of the same layer gives the same logits.
+        sequential = copy_task.make_model(cell.clone(mode="sequential"), 6)
+        np.testing.assert_allclose(
+            sequential.apply(variables, tokens), model.apply(variables, tokens), atol=1e-5
+        )
+
+
+def test_tagger_of_a_cell_keeps_its_parameter_names():
+    # The claims of the cells were calibrated with these names (they set the init): the
+    # cell template's parameters sit under "cell", as before the sequence layers came.
+    model = copy_task.make_model(copy_task._cells(6, 5)["lstm_chrono"][1], 6)
+    variables = model.init(jax.random.key(0), jnp.zeros((2, 25), jnp.int32))
+    assert set(variables["params"]) == {"cell", "classifier"}
 
 
 def test_batches_are_a_pure_function_of_the_step():
@@ -83,7 +103,7 @@ def test_smoke_run_writes_results_and_figure(tmp_path):
     assert result.name == "copy" and result.seeds == SMOKE.seeds
     (claim,) = result.claims
     assert claim.name.startswith("T=3: chrono LSTM leaves the baseline")
-    assert "claims skipped: tanh, lstm_forget0" in result.summary
+    assert "claims skipped: tanh, lstm_forget0, mingru, lru." in result.summary
     assert math.isfinite(claim.measured)
     runs = result.metrics["runs"]["3"]
     assert set(runs) == set(SMOKE.models)
@@ -97,19 +117,42 @@ def test_smoke_run_writes_results_and_figure(tmp_path):
     assert (run_dir / "loss.png").stat().st_size > 0
 
 
+def test_smoke_run_of_a_parallel_scan_contender():
+    # One contender (compilation dominates); the adding test runs the minGRU.
+    result = copy_task.run(dataclasses.replace(SMOKE, models=("lru",)))
+    (claim,) = result.claims
+    assert claim.name.startswith("T=3: LRU (parallel scan) far below the baseline")
+    assert math.isfinite(claim.measured)
+    (run,) = result.metrics["runs"]["3"].values()
+    assert run["final_loss"].shape == (2,) and np.all(np.isfinite(run["final_loss"]))
+    assert "lru" in result.table
+
+
 def test_claims_thresholds():
     config = dataclasses.replace(copy_task.QUICK, lengths=(50,))
     base = copy_task.baseline(50)
 
-    def runs(tanh, forget0, chrono):
-        ratios = {"tanh": tanh, "lstm_forget0": forget0, "lstm_chrono": chrono}
+    def runs(tanh, forget0, chrono, lru, mingru):
+        ratios = {
+            "tanh": tanh,
+            "lstm_forget0": forget0,
+            "lstm_chrono": chrono,
+            "lru": lru,
+            "mingru": mingru,
+        }
         return {50: {name: {"final_loss": np.array(r) * base} for name, r in ratios.items()}}
 
-    tanh, chrono, versus = copy_task._claims(
-        config, runs([1.0, 0.96], [0.88, 1.0, 1.0], [0.8, 0.7, 0.75])
+    tanh, chrono, versus, lru, mingru = copy_task._claims(
+        config,
+        runs([1.0, 0.96], [0.88, 1.0, 1.0], [0.8, 0.7, 0.75], [0.2, 0.7, 0.9], [0.81, 0.85]),
     )
     assert tanh.passed and tanh.measured == pytest.approx(0.96)
     assert chrono.passed and chrono.measured == pytest.approx(0.8)
     assert versus.passed and versus.measured == pytest.approx(0.8 / 1.0)  # worst / median
-    failing = copy_task._claims(config, runs([0.9, 1.0], [0.8, 1.0], [0.78, 0.95]))
-    assert [claim.passed for claim in failing] == [False, False, False]
+    assert lru.passed and lru.measured == pytest.approx(0.7)  # median seed
+    assert mingru.passed and mingru.measured == pytest.approx(0.85)  # worst seed
+    failing = copy_task._claims(
+        config,
+        runs([0.9, 1.0], [0.8, 1.0], [0.78, 0.95], [0.2, 0.8, 0.9], [0.81, 0.95]),
+    )
+    assert [claim.passed for claim in failing] == [False] * 5
