@@ -35,7 +35,7 @@ import jax.numpy as jnp
 from jaxrnn import initializers
 from jaxrnn.cells import LSTMState, RecurrentCell
 from jaxrnn.lru import LRU
-from jaxrnn.min_rnn import MinGRU, MinLSTM
+from jaxrnn.min_rnn import MinGRU, MinLSTM, check_positive_int
 from jaxrnn.sequence import RNN
 from jaxrnn.typing import Array
 
@@ -65,15 +65,8 @@ def _check_cell(owner: str, cell: Any, layers: bool = False) -> None:
 
 
 def _check_projection(owner: str, input_projection: Any) -> None:
-    if input_projection is not None and (
-        isinstance(input_projection, bool)
-        or not isinstance(input_projection, int)
-        or input_projection < 1
-    ):
-        raise ValueError(
-            f"{owner}: expected `input_projection` to be None or a positive int, got "
-            f"{input_projection!r}"
-        )
+    if input_projection is not None:
+        check_positive_int(owner, "input_projection", input_projection)
 
 
 def _hidden(carry: Any) -> Array:
