@@ -30,6 +30,7 @@ disturb); ``--full`` for the wider sweep. Claims are the speed targets of the pr
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.util
 import os
 import time
@@ -123,7 +124,16 @@ def _flax_contender(module: nn.Module, x: jax.Array, target: jax.Array):
     )
 
 
-def _torch_contender(kind: str, x: np.ndarray, target: np.ndarray, hidden: int):
+def _torch_contender(
+    kind: str, x: np.ndarray, target: np.ndarray, hidden: int, onednn: bool = True
+):
+    """PyTorch's layer; ``onednn=False`` turns its oneDNN (mkldnn) kernels off for the call.
+
+    On a CPU, ``nn.LSTM`` runs oneDNN's fused RNN primitive when oneDNN is enabled (the
+    default); ``nn.GRU`` and ``nn.RNN`` run ATen's generic loop of per-step GEMMs either
+    way. The ``torch_aten`` contender (``onednn=False``) shows which of the two a ratio
+    is against.
+    """
     import torch
 
     torch.set_num_threads(os.cpu_count() or 1)
@@ -131,6 +141,17 @@ def _torch_contender(kind: str, x: np.ndarray, target: np.ndarray, hidden: int):
         x.shape[-1], hidden, batch_first=True
     )
     tx, tt = torch.from_numpy(x), torch.from_numpy(target)
+
+    def with_onednn(call):
+        def wrapped():
+            before = torch.backends.mkldnn.enabled
+            torch.backends.mkldnn.enabled = onednn
+            try:
+                call()
+            finally:
+                torch.backends.mkldnn.enabled = before
+
+        return wrapped
 
     def train():
         layer.zero_grad(set_to_none=True)
@@ -141,7 +162,81 @@ def _torch_contender(kind: str, x: np.ndarray, target: np.ndarray, hidden: int):
         with torch.inference_mode():
             layer(tx)
 
-    return train, forward
+    return with_onednn(train), with_onednn(forward)
+
+
+def matmul_floor(kind: str, hidden: int) -> Callable[[dict, jax.Array], jax.Array]:
+    r"""A layer with the same matmuls as ``kind`` and nearly nothing else, for XLA.
+
+    :math:`h_t = \sum_k [x_t W + h_{t-1} U]_k`, the sum of the ``g`` column blocks of
+    the pre-activation (the cheapest use of every column, so that XLA can drop none of
+    the GEMM), over time-major ``x (t, b, i)`` with ``{"kernel": W (i, g*h),
+    "recurrent_kernel": U (h, g*h)}``; returns ``(t, b, h)``. Its derivative is written
+    as the fused loops' is: one GEMM per step backward (against a row-major
+    :math:`U^\top`), the weight gradients as one GEMM each after the loop. The time of
+    this program is what XLA's GEMMs alone cost for the layer: no correct XLA program
+    of the layer built on XLA's dot can be much faster, which bounds the speed-up
+    jaxrnn can reach over a competitor.
+    """
+    gates = GATES[kind]
+
+    def blocks(y):
+        return functools.reduce(
+            jnp.add, [y[..., k * hidden : (k + 1) * hidden] for k in range(gates)]
+        )
+
+    def loop(weights, x):
+        def step(h, x_t):
+            h = blocks(x_t @ weights["kernel"] + h @ weights["recurrent_kernel"])
+            return h, h
+
+        return jax.lax.scan(step, jnp.zeros((x.shape[1], hidden), x.dtype), x)[1]
+
+    @jax.custom_vjp
+    def layer(weights, x):
+        return loop(weights, x)
+
+    def layer_fwd(weights, x):
+        ys = loop(weights, x)
+        return ys, (weights, x, ys)
+
+    def layer_bwd(residuals, d_ys):
+        weights, x, ys = residuals
+        u_t = jax.lax.optimization_barrier(weights["recurrent_kernel"].T)
+
+        def step(d_next, d_y):
+            d_pre = jnp.tile(d_y + d_next, gates)
+            return d_pre @ u_t, d_pre
+
+        _, d_pre = jax.lax.scan(step, jnp.zeros_like(ys[0]), d_ys, reverse=True)
+        h_prev = jnp.concatenate([jnp.zeros_like(ys[:1]), ys[:-1]])
+        rows = d_pre.reshape(-1, d_pre.shape[-1])
+        grads = {
+            "kernel": x.reshape(-1, x.shape[-1]).T @ rows,
+            "recurrent_kernel": h_prev.reshape(-1, hidden).T @ rows,
+        }
+        return grads, (d_pre @ weights["kernel"].T)
+
+    layer.defvjp(layer_fwd, layer_bwd)
+    return layer
+
+
+def _floor_contender(kind: str, x: jax.Array, target: jax.Array, hidden: int):
+    """``matmul_floor`` timed as the other contenders (inputs already time-major)."""
+    layer = matmul_floor(kind, hidden)
+    keys = jax.random.split(jax.random.key(0))
+    width = GATES[kind] * hidden
+    params = {
+        "kernel": jax.random.normal(keys[0], (x.shape[-1], width)) / np.sqrt(x.shape[-1]),
+        "recurrent_kernel": jax.random.normal(keys[1], (hidden, width)) / np.sqrt(hidden),
+    }
+    x, target = jnp.swapaxes(x, 0, 1), jnp.swapaxes(target, 0, 1)
+    grad = jax.jit(jax.grad(lambda p, x: jnp.sum(layer(p, x) * target)))
+    forward = jax.jit(layer)
+    return (
+        lambda: jax.block_until_ready(grad(params, x)),
+        lambda: jax.block_until_ready(forward(params, x)),
+    )
 
 
 def _equinox_contender(kind: str, x: jax.Array, target: jax.Array, hidden: int):
@@ -191,8 +286,20 @@ def _flax_cells(kind: str, hidden: int) -> dict[str, nn.RNNCellBase]:
     return {"flax_simple": nn.SimpleCell(hidden)}
 
 
-def contenders(kind: str, batch: int, time_: int, inputs: int, hidden: int, step: bool = True):
-    """The contenders of one layer kind at one shape: name -> (train, forward)."""
+def contenders(
+    kind: str,
+    batch: int,
+    time_: int,
+    inputs: int,
+    hidden: int,
+    step: bool = True,
+    floor: bool = True,
+):
+    """The contenders of one layer kind at one shape: name -> (train, forward).
+
+    ``step`` adds ``jaxrnn_step`` (the cell's step under ``lax.scan``); ``floor`` adds
+    the breakdown: ``xla_matmuls`` (``matmul_floor``) and, with torch, ``torch_aten``.
+    """
     rng = np.random.default_rng(0)
     x_np = rng.standard_normal((batch, time_, inputs), dtype=np.float32)
     target_np = rng.standard_normal((batch, time_, hidden), dtype=np.float32)
@@ -208,6 +315,10 @@ def contenders(kind: str, batch: int, time_: int, inputs: int, hidden: int, step
         out["equinox"] = _equinox_contender(kind, x, target, hidden)
     if importlib.util.find_spec("torch") is not None:
         out["torch"] = _torch_contender(kind, x_np, target_np, hidden)
+        if floor:
+            out["torch_aten"] = _torch_contender(kind, x_np, target_np, hidden, onednn=False)
+    if floor:
+        out["xla_matmuls"] = _floor_contender(kind, x, target, hidden)
     return out
 
 
@@ -269,7 +380,13 @@ def main_comparison(config: Config) -> dict:
             calls[f"{kind}/forward/{name}"] = forward
     times = interleaved(calls, config.rounds, config.warmup)
     gemm_gflops = 2.0 * config.gemm_size**3 / np.median(times.pop("gemm")) / 1e9
-    out = {"gemm_gflops": gemm_gflops, "median_ms": {}, "ratios": {}, "gflops_share": {}}
+    out = {
+        "gemm_gflops": gemm_gflops,
+        "median_ms": {},
+        "ratios": {},
+        "gflops_share": {},
+        "ceilings": {},
+    }
     for kind in config.kinds:
         for mode, factor in (("train", 3.0), ("forward", 1.0)):
             prefix = f"{kind}/{mode}/"
@@ -280,6 +397,24 @@ def main_comparison(config: Config) -> dict:
             out["gflops_share"][prefix[:-1]] = {
                 k: float(flops / np.median(v) / 1e9 / gemm_gflops) for k, v in group.items()
             }
+            if "xla_matmuls" in group:
+                out["ceilings"][prefix[:-1]] = ceilings(group)
+    return out
+
+
+def ceilings(times: dict[str, np.ndarray]) -> dict[str, float]:
+    """Competitor median / ``xla_matmuls`` median: the most any XLA program can reach.
+
+    Every correct scan of the layer does at least the GEMMs of ``matmul_floor``, so a
+    ratio (competitor time / jaxrnn time) above the competitor's ceiling would need a
+    GEMM faster than XLA's. ``"jaxrnn"`` is jaxrnn's own time over the floor's, the
+    share of jaxrnn's time beyond its matmuls being ``1 - 1 / that``.
+    """
+    floor = np.median(times["xla_matmuls"])
+    names = [n for n in times if n != "xla_matmuls"]
+    out = {n: float(np.median(times[n]) / floor) for n in names if n != "jaxrnn"}
+    if "jaxrnn" in times:
+        out["jaxrnn"] = float(np.median(times["jaxrnn"]) / floor)
     return out
 
 
@@ -289,7 +424,9 @@ def sweep(config: Config) -> dict:
     points = [("time", t, config.hidden) for t in config.sweep_times]
     points += [("hidden", config.time, h) for h in config.sweep_hiddens]
     for axis, time_, hidden in points:
-        calls = contenders("lstm", config.batch, time_, config.input_size, hidden, step=False)
+        calls = contenders(
+            "lstm", config.batch, time_, config.input_size, hidden, step=False, floor=False
+        )
         calls = {name: train for name, (train, _) in calls.items() if name != "flax_lstm"}
         times = interleaved(calls, config.sweep_rounds, 1)
         value = time_ if axis == "time" else hidden
@@ -429,6 +566,19 @@ def _figure(main: dict, sweep_: dict, scan: dict) -> Figure:
     return fig
 
 
+def _ceiling_summary(main: dict) -> str:
+    parts = []
+    for group, values in main["ceilings"].items():
+        others = ", ".join(f"{n} {v:.2f}" for n, v in values.items() if n != "jaxrnn")
+        parts.append(f"{group}: jaxrnn {values.get('jaxrnn', np.nan):.2f}x the floor; {others}")
+    if not parts:
+        return ""
+    return (
+        "Time over the XLA matmuls-only floor (competitor time / floor: the highest ratio "
+        "any XLA program can reach against it): " + "; ".join(parts) + ". "
+    )
+
+
 def run(config: Config) -> _harness.Result:
     """Runs every part; see the module docstring."""
     _harness.check_types(config)
@@ -462,7 +612,8 @@ def run(config: Config) -> _harness.Result:
         "training time ratio by t (parallel / sequential mode): "
         + ", ".join(f"{t}: {v['parallel']:.2f} / {v['sequential']:.2f}" for t, v in scan.items())
         + ". "
-        f"Activation temporaries at t={config.remat_time}: "
+        + _ceiling_summary(main)
+        + f"Activation temporaries at t={config.remat_time}: "
         + ", ".join(f"chunk {c}: {b / 2**20:.0f} MiB" for c, b in memory.items())
         + ". Compile seconds by t: "
         + ", ".join(f"{t}: {s:.1f}" for t, s in compile_["time"].items())

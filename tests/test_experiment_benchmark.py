@@ -4,8 +4,11 @@ import importlib.util
 import json
 import types
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import maybe_x64, tolerance
 
 from experiments import __main__ as registry
 from experiments import _harness, benchmark
@@ -33,6 +36,15 @@ def test_ratios_are_competitor_over_ours_with_round_spread():
     r = benchmark.ratios(times)["other"]
     assert r["ratio"] == pytest.approx(2.0)
     assert r["round_min"] == pytest.approx(1.0) and r["round_max"] == pytest.approx(3.0)
+
+
+def test_ceilings_are_competitor_over_floor():
+    times = {
+        "jaxrnn": np.array([3.0, 3.0]),
+        "xla_matmuls": np.array([2.0, 2.0]),
+        "torch": np.array([4.0, 4.0]),
+    }
+    assert benchmark.ceilings(times) == {"torch": 2.0, "jaxrnn": 1.5}
 
 
 def test_matmul_flops():
@@ -75,6 +87,12 @@ def test_smoke_run_writes_results(tmp_path):
     if importlib.util.find_spec("equinox") is not None:
         assert {"equinox", "torch"} <= set(main["ratios"]["gru/train"])
     assert set(saved["metrics"]["remat_temp_bytes"]) == {"0", "4"}
+    assert "xla_matmuls" in main["ratios"]["lstm/forward"]
+    ceiling = main["ceilings"]["lstm/train"]
+    assert {"jaxrnn", "flax_opt_lstm"} <= set(ceiling) and min(ceiling.values()) > 0
+    if importlib.util.find_spec("torch") is not None:
+        assert {"torch", "torch_aten"} <= set(ceiling)
+    assert "floor" in result.summary
     assert (run_dir / "benchmark.png").exists()
     names = [c["name"] for c in saved["claims"]]
     assert any("flax_opt_lstm" in n for n in names)
@@ -83,3 +101,61 @@ def test_smoke_run_writes_results(tmp_path):
 def test_unknown_kind_is_rejected():
     with pytest.raises(ValueError, match="kinds"):
         benchmark.run(benchmark.Config(kinds=("lstm", "transformer")))
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+def test_matmul_floor_equals_the_recurrence_written_out(kind):
+    hidden, g, dtype = 5, benchmark.GATES[kind], jnp.float64
+    with maybe_x64(dtype):
+        keys = jax.random.split(jax.random.key(0), 4)
+        params = {
+            "kernel": jax.random.normal(keys[0], (3, g * hidden), dtype),
+            "recurrent_kernel": 0.3 * jax.random.normal(keys[1], (hidden, g * hidden), dtype),
+        }
+        x = jax.random.normal(keys[2], (6, 2, 3), dtype)  # (t, b, i)
+        r = jax.random.normal(keys[3], (6, 2, hidden), dtype)
+        layer = benchmark.matmul_floor(kind, hidden)
+
+        def reference(p, x):  # h_t = sum of the gate blocks, differentiated by JAX
+            h, ys = jnp.zeros((2, hidden), dtype), []
+            for x_t in x:
+                pre = x_t @ p["kernel"] + h @ p["recurrent_kernel"]
+                h = pre.reshape(2, g, hidden).sum(axis=1)
+                ys.append(h)
+            return jnp.stack(ys)
+
+        def loss(f):
+            return lambda p, x: jnp.sum(f(p, x) * r)
+
+        pairs = [(layer(params, x), reference(params, x))]
+        got = jax.grad(loss(layer), argnums=(0, 1))(params, x)
+        want = jax.grad(loss(reference), argnums=(0, 1))(params, x)
+        pairs += list(zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True))
+        for a, b in pairs:
+            np.testing.assert_allclose(a, b, **tolerance(dtype))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="needs torch")
+def test_torch_contender_restores_onednn_setting():
+    import torch
+
+    x = np.zeros((1, 2, 3), np.float32)
+    seen = []
+    train, forward = benchmark._torch_contender(
+        "lstm", x, np.zeros((1, 2, 4), np.float32), 4, False
+    )
+    before = torch.backends.mkldnn.enabled
+    original = torch.nn.LSTM.forward
+
+    def spy(self, *args, **kwargs):
+        seen.append(torch.backends.mkldnn.enabled)
+        return original(self, *args, **kwargs)
+
+    torch.nn.LSTM.forward = spy
+    try:
+        train()
+        forward()
+    finally:
+        torch.nn.LSTM.forward = original
+    assert seen == [False, False]
+    assert torch.backends.mkldnn.enabled == before
