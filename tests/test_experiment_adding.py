@@ -9,9 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import jaxrnn
 from experiments import _harness, adding
-from jaxrnn import models
 
 SMOKE = adding.Config(
     lengths=(8,),
@@ -110,40 +108,6 @@ def test_models_build_and_regress(name):
         assert ("input_projection" in params) == (name == "lru")
     else:
         assert "input_projection" not in params
-
-
-def test_regressor_head_reads_a_sequence_layers_last_valid_output():
-    # jaxrnn.models with a sequence layer in place of the cell (what the contenders use).
-    # The LRU: its carry (the complex state) is not its output, which the head reads.
-    layer = jaxrnn.LRU(state_size=4)
-    x = jax.random.normal(jax.random.key(0), (3, 7, 2))
-    lengths = jnp.array([7, 4, 1])
-    model = models.SequenceRegressor(layer, output_size=2, input_projection=6)
-    variables = model.init(jax.random.key(1), x)
-    got = model.apply(variables, x, lengths)
-    params = variables["params"]
-    u = x @ params["input_projection"]["kernel"] + params["input_projection"]["bias"]
-    outputs = layer.apply({"params": params["rnn"]["rnn0"]}, u, lengths)
-    last = outputs[jnp.arange(3), lengths - 1]
-    head = params["Dense_0"]
-    np.testing.assert_allclose(got, last @ head["kernel"] + head["bias"], rtol=1e-5, atol=1e-6)
-    # The sequential mode of the same layer gives the same predictions.
-    sequential = models.SequenceRegressor(
-        layer.clone(mode="sequential"), output_size=2, input_projection=6
-    )
-    np.testing.assert_allclose(sequential.apply(variables, x, lengths), got, atol=1e-5)
-
-
-def test_models_reject_what_they_cannot_run():
-    x = jnp.zeros((2, 5, 2))
-    with pytest.raises(ValueError, match="time_major=True"):
-        models.SequenceRegressor(jaxrnn.MinGRU(3, time_major=True)).init(jax.random.key(0), x)
-    with pytest.raises(ValueError, match="`input_projection`"):
-        models.SequenceRegressor(jaxrnn.GRUCell(3), input_projection=0).init(jax.random.key(0), x)
-    with pytest.raises(TypeError, match="jaxrnn cell"):  # stepped one token at a time
-        models.CharLanguageModel(5, jaxrnn.MinGRU(3)).init(
-            jax.random.key(0), jnp.zeros((2, 3), jnp.int32)
-        )
 
 
 def test_smoke_run_of_a_parallel_scan_contender():

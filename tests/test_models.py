@@ -120,3 +120,37 @@ def test_tagger_scores_every_step(x):
         h = jaxrnn.RNN(jaxrnn.LSTMCell(H)).apply({"params": params["rnn"][f"rnn{k}"]}, h)
     expected = nn.Dense(5).apply({"params": params["classifier"]}, h)
     chex.assert_trees_all_close(logits, expected, **TOL)
+
+
+def test_regressor_head_reads_a_sequence_layers_last_valid_output():
+    # A sequence layer in place of the cell (the adding and copy contenders use this).
+    # The LRU: its carry (the complex state) is not its output, which the head reads.
+    layer = jaxrnn.LRU(state_size=4)
+    x = jax.random.normal(jax.random.key(0), (3, 7, 2))
+    lengths = jnp.array([7, 4, 1])
+    model = models.SequenceRegressor(layer, output_size=2, input_projection=6)
+    variables = model.init(jax.random.key(1), x)
+    got = model.apply(variables, x, lengths)
+    params = variables["params"]
+    u = x @ params["input_projection"]["kernel"] + params["input_projection"]["bias"]
+    outputs = layer.apply({"params": params["rnn"]["rnn0"]}, u, lengths)
+    last = outputs[jnp.arange(3), lengths - 1]
+    head = params["Dense_0"]
+    np.testing.assert_allclose(got, last @ head["kernel"] + head["bias"], **tolerance(x.dtype))
+    # The sequential mode of the same layer gives the same predictions.
+    sequential = models.SequenceRegressor(
+        layer.clone(mode="sequential"), output_size=2, input_projection=6
+    )
+    np.testing.assert_allclose(sequential.apply(variables, x, lengths), got, **tolerance(x.dtype))
+
+
+def test_models_reject_what_they_cannot_run():
+    x = jnp.zeros((2, 5, 2))
+    with pytest.raises(ValueError, match="time_major=True"):
+        models.SequenceRegressor(jaxrnn.MinGRU(3, time_major=True)).init(jax.random.key(0), x)
+    with pytest.raises(ValueError, match="`input_projection`"):
+        models.SequenceRegressor(jaxrnn.GRUCell(3), input_projection=0).init(jax.random.key(0), x)
+    with pytest.raises(TypeError, match="jaxrnn cell"):  # stepped one token at a time
+        models.CharLanguageModel(5, jaxrnn.MinGRU(3)).init(
+            jax.random.key(0), jnp.zeros((2, 3), jnp.int32)
+        )
