@@ -534,20 +534,30 @@ def _claims(config: Config, main: dict, scan: dict) -> list[_harness.Claim]:
 
 
 def _figure(main: dict, sweep_: dict, scan: dict) -> Figure:
-    fig = Figure(figsize=(13, 4))
-    ax = fig.add_subplot(1, 3, 1)
-    labels, values = [], []
-    for group, ratios_ in main["ratios"].items():
-        for name, r in ratios_.items():
-            labels.append(f"{group}\n{name}")
-            values.append(r["ratio"])
-    ax.barh(range(len(values)), values)
-    ax.set_yticks(range(len(values)), labels, fontsize=5)
+    rows = [(f"{g} · {n}", r["ratio"]) for g, rs in main["ratios"].items() for n, r in rs.items()]
+    fig = Figure(figsize=(13, 3.5 + 0.13 * len(rows)))
+    grid = fig.add_gridspec(2, 2, height_ratios=(0.13 * len(rows) + 0.5, 3.0))
+    ax = fig.add_subplot(grid[0, 0])
+    ax.barh(range(len(rows)), [v for _, v in rows])
+    ax.set_yticks(range(len(rows)), [label for label, _ in rows], fontsize=6)
+    ax.invert_yaxis()
     ax.axvline(1.0, color="k", lw=0.8)
-    ax.set_xlabel("competitor time / jaxrnn time")
+    ax.set_xlabel("competitor time / jaxrnn time (> 1: jaxrnn faster)")
     ax.set_title("default shape")
+    ax = fig.add_subplot(grid[0, 1])
+    floors = [(f"{g} · {n}", v) for g, vs in main["ceilings"].items() for n, v in vs.items()]
+    ax.barh(
+        range(len(floors)),
+        [v for _, v in floors],
+        color=["C3" if label.endswith("· jaxrnn") else "C0" for label, _ in floors],
+    )
+    ax.set_yticks(range(len(floors)), [label for label, _ in floors], fontsize=6)
+    ax.invert_yaxis()
+    ax.axvline(1.0, color="k", lw=0.8)
+    ax.set_xlabel("time / XLA matmuls-only time (jaxrnn in red)")
+    ax.set_title("against the matmul floor")
     for k, axis in enumerate(("time", "hidden")):
-        ax = fig.add_subplot(1, 3, 2 + k)
+        ax = fig.add_subplot(grid[1, k])
         points = sweep_[axis]
         xs = [int(v) for v in points]
         for name in sorted({n for r in points.values() for n in r}):
