@@ -18,8 +18,19 @@ cell's step under ``lax.scan``, ``fused=False``), ``flax.linen.RNN`` over
 ``OptimizedLSTMCell`` / ``LSTMCell`` / ``GRUCell`` / ``SimpleCell``, PyTorch's
 ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` (threads = cores) when torch is installed, and
 ``equinox.nn.LSTMCell`` / ``GRUCell`` (``vmap`` over the batch in ``lax.scan``) when
-Equinox is installed. Also: ``MinGRU`` in both modes (the log-space parallel scan and
-the gates-first sequential scan) against the GRU as ``T`` grows, activation memory of a
+Equinox is installed.
+
+Where the time goes, in the same rounds: ``torch_aten`` is PyTorch with its oneDNN
+kernels off (``nn.LSTM`` on a CPU is oneDNN's fused RNN primitive, ``nn.GRU`` and
+``nn.RNN`` are ATen's loop of per-step GEMMs either way), and ``xla_matmuls``
+(``matmul_floor``) is XLA doing the layer's matmuls and nearly nothing else. A
+competitor's time over the floor's is its *ceiling*: roughly the highest ratio any
+program built on XLA's GEMMs could reach against it (the floor's block sums are a
+little work of their own, so a lean loop can come in slightly under it); jaxrnn's time
+over the floor's is what its gate arithmetic, residuals and loop overhead cost.
+
+Also: ``MinGRU`` in both modes (the log-space parallel scan and the gates-first
+sequential scan) against the GRU as ``T`` grows, activation memory of a
 ``T = 8192`` LSTM training step with and without ``remat_chunk`` (XLA's buffer
 assignment), and compile time against ``T`` and the number of layers.
 
