@@ -3,10 +3,12 @@
 import os
 import sys
 
-# XLA's CPU runtime has been seen to deadlock (main thread in BlockUntilReady, workers
-# idle) in long training runs on a loaded 2-core machine, as reported upstream for
-# multi-threaded Eigen; the suite runs single-threaded Eigen ops, which costs it no
-# measurable time. The benchmark keeps XLA's defaults, the setting users run with.
+# XLA's CPU runtime was seen to deadlock here (main thread in BlockUntilReady, workers
+# idle). The hang that was caught in the act (char_rnn, every seed's model initialised
+# under jax.vmap) was jaxlib's batched LAPACK kernels, which jaxrnn.lapack now keeps
+# unbatched; single-threaded Eigen ops stay as a guard against the thread-pool
+# reentrancy reported upstream for other ops, and cost the suite no measurable time.
+# The benchmark keeps XLA's defaults, the setting users run with.
 if "benchmark" not in sys.argv[1:] and "jax" not in sys.modules:
     os.environ["XLA_FLAGS"] = (
         os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"

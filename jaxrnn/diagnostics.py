@@ -43,6 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from jaxrnn import lapack
 from jaxrnn.cells import LSTMState, RecurrentCell
 from jaxrnn.initializers import spectral_radius_of
 from jaxrnn.sequence import RNN, _Stack
@@ -425,9 +426,7 @@ def _jacobian_products(step: Callable[..., Any], weights: Any, xw: Array, carry:
 
     jacobians, directions, log_scales = jax.vmap(one_sequence)(xw, carry)
     products = directions * jnp.exp(log_scales)[..., None, None]
-    log_singular_values = (
-        jnp.log(jnp.linalg.svd(directions, compute_uv=False)) + log_scales[..., None]
-    )
+    log_singular_values = jnp.log(lapack.svd(directions, compute_uv=False)) + log_scales[..., None]
     singular_values = jnp.exp(log_singular_values)
     return JacobianProducts(
         jacobians=jacobians,
@@ -582,7 +581,7 @@ def _spectrum(
     # (..., h, g*h) -> (..., g, h, h): block k holds columns k*h..(k+1)*h.
     blocks = jnp.moveaxis(kernel.reshape(*kernel.shape[:-1], num_gates, hidden), -2, -3)
     rho = spectral_radius_of(blocks)
-    sigma = jnp.linalg.svd(blocks, compute_uv=False)[..., 0]
+    sigma = lapack.svd(blocks, compute_uv=False)[..., 0]
     gamma = jnp.asarray(gammas, kernel.dtype)
     measure = jnp.where(jnp.asarray(linear), rho, gamma * sigma)
     if num_gates == 1:

@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxrnn import lapack
 from jaxrnn.typing import Array, DType, Initializer, PRNGKey, Shape
 
 _MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
@@ -701,23 +702,27 @@ def orthogonal(gain: float = 1.0, method: str = "qr", column_axis: int = -1) -> 
         raise ValueError(f"{fn}: expected `method` in {_ORTHOGONAL_METHODS}, got {method!r}")
     qr_init = jax.nn.initializers.orthogonal(scale=gain, column_axis=column_axis)
 
+    def svd_init(key: PRNGKey, shape: Shape, dtype: DType) -> Array:
+        n_cols = shape[column_axis]
+        n_rows = math.prod(shape) // n_cols if n_cols else 0
+        if n_rows == 0 or n_cols == 0:
+            return jnp.zeros(shape, dtype)
+        a = jax.random.normal(key, (n_rows, n_cols), dtype)
+        u, _, vt = jnp.linalg.svd(a, full_matrices=False)
+        q = (u @ vt).reshape((*np.delete(shape, column_axis).tolist(), n_cols))
+        return gain * jnp.moveaxis(q, -1, column_axis)
+
     def init(key: PRNGKey, shape: Shape, dtype: DType = jnp.float32) -> Array:
         dtype, compute = _float_dtype(fn, dtype)
         shape = _shape(fn, shape)
         _min_rank(fn, shape)
         if not -len(shape) <= column_axis < len(shape):
             raise ValueError(f"{fn}: `column_axis`={column_axis} is out of range for {shape}")
-        if method == "qr":
-            return qr_init(key, shape, compute).astype(dtype)
-        n_cols = shape[column_axis]
-        n_rows = math.prod(shape) // n_cols if n_cols else 0
-        if n_rows == 0 or n_cols == 0:
-            return jnp.zeros(shape, dtype)
-        a = jax.random.normal(key, (n_rows, n_cols), compute)
-        u, _, vt = jnp.linalg.svd(a, full_matrices=False)
-        q = (u @ vt).reshape((*np.delete(shape, column_axis).tolist(), n_cols))
-        q = jnp.moveaxis(q, -1, column_axis)
-        return (gain * q).astype(dtype)
+        sample = qr_init if method == "qr" else svd_init
+        # One matrix per LAPACK call, also under jax.vmap (see jaxrnn.lapack: batched
+        # factorisations can deadlock XLA's CPU thread pool).
+        draw = lapack.one_at_a_time(lambda key: sample(key, shape, compute))
+        return draw(key).astype(dtype)
 
     return init
 
@@ -871,7 +876,7 @@ def max_singular_value(value: float, base: Any = None) -> Initializer:
         shape = _shape(fn, shape)
         _min_rank(fn, shape)
         w = base_init(key, shape, compute).astype(compute)
-        sigma = jnp.linalg.svd(w, compute_uv=False)[..., 0]
+        sigma = lapack.svd(w, compute_uv=False)[..., 0]
         return (w * (value / sigma)[..., None, None]).astype(dtype)
 
     return init
