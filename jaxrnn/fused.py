@@ -420,7 +420,18 @@ def _gru_after_forward(weights, x, h0, valid, mask, unroll, residuals):
         hn = hu[..., 2 * hidden :] + b_hn
         n = jnp.tanh(xw[..., 2 * hidden :] + r * hn)
         h_new = n + z * (h - n)
-        return h_new, h_new, lambda: (entering, rz * (1.0 - rz), 1.0 - n * n, hn, r, z, h - n)
+
+        def coefficients():
+            # h_new = n + z (h - n), n = tanh(a_n + r hn), r = sigma(a_r), z = sigma(a_z):
+            # dh_new = z dh + sum over the gate blocks of C * da, for da = (da_r, da_z,
+            # da_n) the pre-activation tangents; the candidate's x-part enters through
+            # (1 - z) n' (its recurrent part through C_n = (1 - z) n' r).
+            n_out = (1.0 - z) * (1.0 - n * n)
+            c_r = n_out * r * (1.0 - r) * hn
+            c_z = z * (1.0 - z) * (h - n)
+            return entering, jnp.concatenate([c_r, c_z, n_out * r], axis=-1), z, n_out
+
+        return h_new, h_new, coefficients
 
     return _masked_scan(cell, h0, x, valid, unroll, residuals)
 
@@ -431,39 +442,44 @@ def _gru_after(weights, x, h0, valid, mask, unroll):
     return h, ys
 
 
+def _block_sum(y: Array, num_blocks: int) -> Array:
+    """``(..., k*h) -> (..., h)``: the sum of the ``k`` column blocks."""
+    return functools.reduce(jnp.add, jnp.split(y, num_blocks, axis=-1))
+
+
 @functools.partial(_gru_after.defjvp, symbolic_zeros=True)
 def _gru_after_jvp(unroll, primals, tangents):
     weights, x, h0, valid, mask = primals
     d_weights, dx, d_h0, _, _ = tangents
     hidden = h0.shape[-1]
-    h, ys, res = _gru_after_forward(weights, x, h0, valid, mask, unroll, True)
-    entering, rz_slopes, n_slope, hn, r, z, h_minus_n = res
+    h, ys, (entering, c, z, n_out) = _gru_after_forward(weights, x, h0, valid, mask, unroll, True)
     rz_cols, n_cols = slice(0, 2 * hidden), slice(2 * hidden, 3 * hidden)
+    # Everything that does not pass through the carry, for all steps at once: the r and
+    # z pre-activations' tangents times their coefficients, the candidate's x-part
+    # times (1 - z) n', and its r * (h_{t-1} dU_n + db_hn) part times (1 - z) n' r.
     d_pre_rz = _outside_tangent(weights, d_weights, x, dx, entering, rz_cols, ys.dtype)
-    # The candidate: n = tanh(x W_n + b_n + r * (h U_n + b_hn)). Its x-part and the
-    # r * (h_{t-1} dU_n + db_hn) part do not pass through the carry.
+    outside = _block_sum(c[..., : 2 * hidden] * d_pre_rz, 2)
     x_part = {"kernel": d_weights["kernel"], "bias": d_weights["bias"]}
     x_part["recurrent_kernel"] = SymbolicZero(None)
-    d_pre_n = _outside_tangent(weights, x_part, x, dx, entering, n_cols, ys.dtype)
+    outside = outside + n_out * _outside_tangent(weights, x_part, x, dx, entering, n_cols, ys.dtype)
     d_hn = []
     if not _is_zero(d_weights["recurrent_kernel"]):
         d_hn.append(_rows_times(entering, d_weights["recurrent_kernel"][:, n_cols]))
     if not _is_zero(d_weights["recurrent_bias"]):
         d_hn.append(d_weights["recurrent_bias"])
     if d_hn:
-        d_pre_n = d_pre_n + r * functools.reduce(jnp.add, d_hn)
+        outside = outside + c[..., 2 * hidden :] * functools.reduce(jnp.add, d_hn)
     u_t = _transposed_in_memory(weights["recurrent_kernel"])
 
     def cell(dh, inputs):
-        d_rz_t, d_n_t, rz_slope_t, n_slope_t, hn_t, r_t, z_t, h_minus_n_t = inputs
+        outside_t, c_t, z_t = inputs
         d_hu = _times_transposed(_masked(dh, mask), u_t)
-        d_rz = (d_rz_t + d_hu[..., : 2 * hidden]) * rz_slope_t
-        dr, dz = jnp.split(d_rz, 2, axis=-1)
-        dn = (d_n_t + dr * hn_t + r_t * d_hu[..., 2 * hidden :]) * n_slope_t
-        dh_new = dn + z_t * (dh - dn) + dz * h_minus_n_t
+        # C * d_hu as one product: a slice of the residual c_t here would be hoisted by
+        # JAX into a loop of its own when it splits the known from the linear part.
+        dh_new = z_t * dh + outside_t + _block_sum(c_t * d_hu, 3)
         return dh_new, dh_new, None
 
-    inputs = (d_pre_rz, d_pre_n, rz_slopes, n_slope, hn, r, z, h_minus_n)
+    inputs = (outside, c, z)
     dh, d_ys, _ = _masked_scan(cell, _zeros_if_symbolic(d_h0, h0), inputs, valid, unroll)
     return (h, ys), (dh, d_ys)
 
