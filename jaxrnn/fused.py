@@ -165,6 +165,11 @@ def _rows_times(rows: Array, d_kernel: Array) -> Array:
     return out.reshape(*rows.shape[:-1], d_kernel.shape[-1])
 
 
+def _block_sum(y: Array, num_blocks: int) -> Array:
+    """``(..., k*h) -> (..., h)``: the sum of the ``k`` column blocks."""
+    return functools.reduce(jnp.add, jnp.split(y, num_blocks, axis=-1))
+
+
 def _previous(states: Array, initial: Array) -> Array:
     """``(t, ...)`` states after each step -> the states before each step."""
     return jnp.concatenate([initial[None], states[:-1]], axis=0)
@@ -440,11 +445,6 @@ def _gru_after_forward(weights, x, h0, valid, mask, unroll, residuals):
 def _gru_after(weights, x, h0, valid, mask, unroll):
     h, ys, _ = _gru_after_forward(weights, x, h0, valid, mask, unroll, False)
     return h, ys
-
-
-def _block_sum(y: Array, num_blocks: int) -> Array:
-    """``(..., k*h) -> (..., h)``: the sum of the ``k`` column blocks."""
-    return functools.reduce(jnp.add, jnp.split(y, num_blocks, axis=-1))
 
 
 @functools.partial(_gru_after.defjvp, symbolic_zeros=True)
