@@ -130,12 +130,25 @@ class Claim:
       measured: the measured value (the worst case over seeds where there are several).
       expected: the threshold, in words, e.g. ``"in [0.5, 2]"``.
       passed: whether ``measured`` meets it.
+      baseline: the baseline the claim is stated against, in words ("" for a claim
+        about a measured law, e.g. a variance ratio against theory).
+      baseline_value: the baseline's figure from the same run, on the same split.
+      mean: the mean over seeds of the per-seed statistic whose worst (or best) case is
+        ``measured`` (NaN where there is one number).
+      interval: a 95% interval of ``mean`` over seeds (Student's t); ``(nan, nan)``
+        where there are fewer than two seeds.
+      margin: how far ``measured`` lies inside its bound (negative: outside).
     """
 
     name: str
     measured: float
     expected: str
     passed: bool
+    baseline: str = ""
+    baseline_value: float = math.nan
+    mean: float = math.nan
+    interval: tuple[float, float] = (math.nan, math.nan)
+    margin: float = math.nan
 
     @property
     def status(self) -> str:
@@ -143,16 +156,112 @@ class Claim:
         return "PASS" if self.passed else "FAIL"
 
 
-def within(name: str, measured: float, low: float = -math.inf, high: float = math.inf) -> Claim:
-    """A claim that ``low <= measured <= high`` (NaN fails)."""
-    measured = float(measured)
+def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
+    """``(mean, low, high)``: Student's t interval of the mean of ``values``.
+
+    Seeds are independent runs, so the per-seed values are i.i.d. draws of a statistic;
+    with ``n`` of them the interval is ``mean +- t_{n-1} s / sqrt(n)``. Fewer than two
+    values give ``(mean, nan, nan)``; a non-finite value gives NaN bounds.
+    """
+    from scipy import stats  # a dependency of scikit-learn (the experiments extra)
+
+    values = np.asarray(values, np.float64).ravel()
+    if values.size == 0:
+        raise ValueError("t_interval: expected at least one value, got none")
+    mean = float(values.mean())
+    if values.size < 2 or not np.all(np.isfinite(values)):
+        return mean, math.nan, math.nan
+    half = stats.t.ppf(0.5 + confidence / 2, values.size - 1) * values.std(ddof=1)
+    half /= math.sqrt(values.size)
+    return mean, float(mean - half), float(mean + half)
+
+
+def _expected(low: float, high: float) -> str:
     if math.isinf(low):
-        expected = f"<= {high:.4g}"
-    elif math.isinf(high):
-        expected = f">= {low:.4g}"
-    else:
-        expected = f"in [{low:.4g}, {high:.4g}]"
-    return Claim(name, measured, expected, bool(low <= measured <= high))
+        return f"<= {high:.4g}"
+    if math.isinf(high):
+        return f">= {low:.4g}"
+    return f"in [{low:.4g}, {high:.4g}]"
+
+
+def _margin(measured: float, low: float, high: float) -> float:
+    return float(min(measured - low, high - measured)) if math.isfinite(measured) else -math.inf
+
+
+def within(name: str, measured: float, low: float = -math.inf, high: float = math.inf) -> Claim:
+    """A claim that ``low <= measured <= high`` (NaN fails), with no baseline."""
+    measured = float(measured)
+    return Claim(
+        name,
+        measured,
+        _expected(low, high),
+        bool(low <= measured <= high),
+        margin=_margin(measured, low, high),
+    )
+
+
+_REDUCE = {"max": np.max, "min": np.min, "mean": np.mean, "median": np.median}
+
+
+def versus(
+    name: str,
+    values: Sequence[float],
+    baseline: str,
+    baseline_value: float | Sequence[float],
+    *,
+    low: float = -math.inf,
+    high: float = math.inf,
+    reduce: str = "max",
+    relative: bool = True,
+) -> Claim:
+    """A claim about a model's per-seed metric against a baseline from the same run.
+
+    The per-seed statistic is ``values / baseline_value`` (``relative``) or
+    ``values - baseline_value``. The claim is that ``reduce`` of it over the seeds lies
+    in ``[low, high]``: ``max`` is the worst seed of a lower-is-better metric, ``min``
+    the best seed (for a model claimed to stay at the baseline), or ``mean`` /
+    ``median``. The claim also carries the mean statistic and its 95% t interval.
+
+    Args:
+      name: what is claimed.
+      values: the model's metric, one per seed.
+      baseline: the baseline's name, e.g. ``"constant predictor"``.
+      baseline_value: its metric on the same split, a scalar or one per seed.
+      low: lower bound on the statistic.
+      high: upper bound on the statistic.
+      reduce: ``max``, ``min``, ``mean`` or ``median`` over seeds.
+      relative: ratio (True) or difference (False) to the baseline.
+
+    Returns:
+      The claim; a NaN or infinite statistic fails it.
+    """
+    if reduce not in _REDUCE:
+        raise ValueError(f"versus: expected `reduce` in {sorted(_REDUCE)}, got {reduce!r}")
+    values = np.asarray(values, np.float64).ravel()
+    if values.size == 0:
+        raise ValueError(f"versus: expected at least one value for {name!r}, got none")
+    base = np.broadcast_to(np.asarray(baseline_value, np.float64), values.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = values / base if relative else values - base
+    measured = float(_REDUCE[reduce](stat)) if np.all(np.isfinite(stat)) else math.nan
+    mean, lo, hi = t_interval(stat)
+    kind = "model / baseline" if relative else "model - baseline"
+    return Claim(
+        name,
+        measured,
+        f"{reduce} over seeds of {kind} {_expected(low, high)}",
+        bool(low <= measured <= high),
+        baseline=baseline,
+        baseline_value=float(np.mean(base)),
+        mean=mean,
+        interval=(lo, hi),
+        margin=_margin(measured, low, high),
+    )
+
+
+def held_out(seeds: Sequence[int], calibration: Sequence[int]) -> bool:
+    """Whether no seed of ``seeds`` is one of the ``calibration`` seeds."""
+    return not set(seeds) & set(calibration)
 
 
 @dataclasses.dataclass
@@ -168,6 +277,9 @@ class Result:
       summary: one paragraph for the report.
       table: a compact text table printed after the run and quoted in the report.
       figures: file stem -> figure, saved as ``<stem>.png`` beside ``results.json``.
+      calibration_seeds: the seeds the thresholds were chosen on (the module's
+        ``CALIBRATION_SEEDS``); a run on any of them is a calibration run, and the
+        report says its claims are not held-out checks.
     """
 
     name: str
@@ -178,6 +290,12 @@ class Result:
     summary: str
     table: str = ""
     figures: dict[str, Figure] = dataclasses.field(default_factory=dict)
+    calibration_seeds: tuple[int, ...] = ()
+
+    @property
+    def held_out(self) -> bool:
+        """Whether the run's seeds are disjoint from the calibration seeds."""
+        return held_out(self.seeds, self.calibration_seeds)
 
     @property
     def passed(self) -> bool:
@@ -254,6 +372,8 @@ def save(result: Result, root: str | os.PathLike | None = None) -> pathlib.Path:
         "config": dataclasses.asdict(result.config),
         "seeds": list(result.seeds),
         "passed": result.passed,
+        "calibration_seeds": list(result.calibration_seeds),
+        "held_out": result.held_out,
         "claims": [{**dataclasses.asdict(c), "status": c.status} for c in result.claims],
         "metrics": result.metrics,
         "figures": [f"{stem}.png" for stem in result.figures],
@@ -267,6 +387,21 @@ def save(result: Result, root: str | os.PathLike | None = None) -> pathlib.Path:
 # ---------------------------------------------------------------------------------------
 # Report and summary.
 # ---------------------------------------------------------------------------------------
+
+
+def _interval_text(claim: Claim) -> str:
+    if math.isnan(claim.mean):
+        return ""
+    low, high = claim.interval
+    if math.isnan(low):
+        return f"{claim.mean:.3g}"
+    return f"{claim.mean:.3g} [{low:.3g}, {high:.3g}]"
+
+
+def _baseline_text(claim: Claim) -> str:
+    if not claim.baseline:
+        return "-"
+    return f"{claim.baseline} = {claim.baseline_value:.4g}"
 
 
 def claims_table(runs: Sequence[Result]) -> str:
@@ -305,9 +440,22 @@ def write_report(
         lines += [f"\n![{result.name} {stem}]({folder}/{stem}.png)" for stem in result.figures]
         if result.table:
             lines += ["", "```text", result.table, "```"]
-        lines += ["", "| claim | measured | expected | result |", "|---|---|---|---|"]
+        if not result.held_out:
+            lines += [
+                "",
+                f"Calibration run: seeds {list(result.seeds)} overlap the calibration seeds "
+                f"{list(result.calibration_seeds)}, so these claims are not held-out checks.",
+            ]
         lines += [
-            f"| {c.name} | {c.measured:.4g} | {c.expected} | {c.status} |" for c in result.claims
+            "",
+            "| claim | baseline (same run) | measured | expected | mean [95% CI] | margin "
+            "| result |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {c.name} | {_baseline_text(c)} | {c.measured:.4g} | {c.expected} "
+            f"| {_interval_text(c)} | {c.margin:.3g} | {c.status} |"
+            for c in result.claims
         ]
     path = root / "report.md"
     path.parent.mkdir(parents=True, exist_ok=True)
