@@ -1,4 +1,4 @@
-"""Tests of the char_rnn experiment: corpus, vocabulary, baseline and a seconds-long run."""
+"""Tests of the char_rnn experiment: corpus, vocabulary, baselines, claims, a seconds-long run."""
 
 import dataclasses
 import json
@@ -11,7 +11,7 @@ import pytest
 from experiments import _harness, char_rnn
 
 SMOKE = char_rnn.Config(
-    max_chars=3000,
+    max_chars=6000,
     models=("tanh", "gru"),  # LSTM: the same code path; its claim is reported skipped
     hidden_size=8,
     embed_size=4,
@@ -53,8 +53,8 @@ def test_too_short_corpus_raises_naming_path(tmp_path):
 
 
 def test_split_is_chronological():
-    train, val = char_rnn.split_text("abcdefghij", 0.3)
-    assert (train, val) == ("abcdefg", "hij")
+    train, val, test = char_rnn.split_text("abcdefghij", 0.3, 0.2)
+    assert (train, val, test) == ("abcde", "fgh", "ij")
 
 
 def test_vocabulary_from_train_and_unknown_characters():
@@ -83,6 +83,106 @@ def test_unigram_cross_entropy_by_hand():
         -(2 / 3) * math.log2(2 / 3) - (1 / 3) * math.log2(1 / 3)
     )
     assert char_rnn.entropy_bits(np.zeros(5, np.int32), 3) == 0.0
+
+
+PERIODIC = np.tile(np.array([1, 1, 2], np.int32), 1000)  # "aab" repeated: period 3
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4, 5])
+def test_ngram_distributions_sum_to_one_and_unseen_contexts_back_off(order):
+    vocab = char_rnn.build_vocab("the cat sat on the mat")
+    train = char_rnn.encode("the cat sat on the mat", vocab)
+    model = char_rnn.NGramModel.fit(train, order, len(vocab))
+    histories = [[], train[:1], train[:7], char_rnn.encode("zzzz", vocab), train[-4:]]
+    for history in histories:
+        dist = model.distribution(np.asarray(history, np.int32))
+        assert dist.shape == (len(vocab),) and np.all(dist > 0)  # the unknown symbol too
+        assert dist.sum() == pytest.approx(1.0, abs=1e-12)
+    if order > 1:  # a context never seen ("zz..." is all unknown) backs off to order 1
+        unigram = char_rnn.NGramModel.fit(train, 1, len(vocab))
+        np.testing.assert_allclose(
+            model.distribution(char_rnn.encode("zzzz", vocab)), unigram.distribution([])
+        )
+
+
+def test_ngram_on_a_periodic_string_known_answers():
+    windows = char_rnn.eval_windows(PERIODIC, 30)
+    # n = 4 > period: every character is determined by the previous two (three at most).
+    four = char_rnn.NGramModel.fit(PERIODIC, 4, 3)
+    assert four.window_bits(windows) < 0.05
+    # The bigram knows that b is followed by a, but after a it sees a and b half each:
+    # 1 bit on 2/3 of the characters (a small smoothing cost aside).
+    bigram = char_rnn.NGramModel.fit(PERIODIC, 2, 3)
+    assert bigram.window_bits(windows) == pytest.approx(2 / 3, abs=0.02)
+    # By hand, one level: after "b" (count 999, one type) "a" gets (999 + q1(a)) / 1000.
+    unigram = char_rnn.NGramModel.fit(PERIODIC, 1, 3)
+    expected = (999 + unigram.distribution([])[1]) / 1000
+    assert bigram.distribution([2])[1] == pytest.approx(expected)
+
+
+def test_unigram_on_a_uniform_string_is_log2_vocab():
+    vocab_size = 7
+    ids = np.tile(np.arange(vocab_size, dtype=np.int32), 50)
+    windows = char_rnn.eval_windows(ids, 10)
+    unigram = char_rnn.NGramModel.fit(ids, 1, vocab_size)
+    assert unigram.window_bits(windows) == pytest.approx(math.log2(vocab_size))
+    assert char_rnn.unigram_bits(ids, ids, vocab_size) == pytest.approx(math.log2(vocab_size))
+
+
+def test_ngram_window_bits_match_the_probabilities_within_each_window():
+    rng = np.random.default_rng(0)
+    train, windows = rng.integers(0, 4, 500), rng.integers(0, 4, (3, 6))
+    model = char_rnn.NGramModel.fit(train, 3, 4)
+    # Target t of a window sees at most its window's t previous characters.
+    expected = [
+        -math.log2(model.distribution(row[max(0, t - 2) : t])[row[t]])
+        for row in windows
+        for t in range(1, 6)
+    ]
+    assert model.window_bits(windows) == pytest.approx(np.mean(expected))
+    with pytest.raises(ValueError, match="expected `order` >= 1"):
+        char_rnn.NGramModel.fit(train, 0, 4)
+    with pytest.raises(ValueError, match=r"ids in \[0, 3\)"):
+        char_rnn.NGramModel.fit(train, 2, 3)
+
+
+def test_ngram_baselines_choose_the_order_on_validation():
+    windows = char_rnn.eval_windows(PERIODIC[:301], 30)
+    got = char_rnn.ngram_baselines(PERIODIC, windows, windows, 3, (1, 3))
+    assert set(got["test_bits"]) == {1, 2, 3}  # the bigram is always fitted
+    assert got["best_order"] == 3 and got["best_test_bits"] == got["test_bits"][3]
+    assert got["bigram_test_bits"] == got["test_bits"][2]
+
+
+NGRAM = {"bigram_test_bits": 3.26, "best_test_bits": 1.79, "best_order": 5}
+
+
+@pytest.mark.parametrize("config", [char_rnn.QUICK, char_rnn.FULL], ids=["quick", "full"])
+def test_claims_fail_for_a_unigram_or_bigram_predictor(config):
+    for constant in (4.6, NGRAM["bigram_test_bits"]):  # unigram's, bigram's bits/char
+        runs = {name: {"test_bits": np.full(3, constant)} for name in char_rnn.MODELS}
+        claims, skipped = char_rnn._claims(config, NGRAM, runs)
+        assert len(claims) == 5 and not skipped
+        assert not any(claim.passed for claim in claims)
+        assert claims[0].baseline == "Witten-Bell bigram" and claims[0].baseline_value == 3.26
+
+
+def test_below_the_ngram_claim_fails_for_a_model_as_good_as_the_ngram():
+    # max_ngram_ratio < 1 states "below the best n-gram" (a budget where the RNNs win).
+    strong = dataclasses.replace(char_rnn.FULL, max_ngram_ratio=0.98)
+    runs = {name: {"test_bits": np.full(3, NGRAM["best_test_bits"])} for name in char_rnn.MODELS}
+    runs["tanh"] = {"test_bits": np.full(3, 2.4)}
+    claims, _ = char_rnn._claims(strong, NGRAM, runs)
+    below = [claim for claim in claims if "below the best n-gram" in claim.name]
+    assert len(below) == 2 and not any(claim.passed for claim in below)
+    better = {name: {"test_bits": np.array([1.6, 1.62, 1.65])} for name in char_rnn.GATED}
+    better["tanh"] = runs["tanh"]
+    assert all(claim.passed for claim in char_rnn._claims(strong, NGRAM, better)[0])
+
+
+def test_default_seeds_are_held_out():
+    for config in (char_rnn.QUICK, char_rnn.FULL):
+        assert _harness.held_out(config.seeds, char_rnn.CALIBRATION_SEEDS)
 
 
 def test_nats_to_bits():
@@ -121,6 +221,8 @@ def test_config_rejects_wrong_types_and_names():
         char_rnn.Config(models=("lstm", "rnn"))
     with pytest.raises(ValueError, match="`val_fraction`"):
         char_rnn.Config(val_fraction=1.0)
+    with pytest.raises(ValueError, match="`ngram_orders`"):
+        char_rnn.Config(ngram_orders=(0, 3))
     with pytest.raises(TypeError, match="`temperature`"):
         char_rnn.Config(temperature="hot")
     assert _harness.parse_overrides(char_rnn.QUICK, ["--path=a.txt"]).path == "a.txt"
@@ -129,14 +231,21 @@ def test_config_rejects_wrong_types_and_names():
 def test_smoke_run_writes_results_samples_and_figure(tmp_path):
     result = char_rnn.run(SMOKE)
     assert result.name == "char_rnn" and result.seeds == SMOKE.seeds
+    assert result.calibration_seeds == char_rnn.CALIBRATION_SEEDS and not result.held_out
     names = [claim.name for claim in result.claims]
-    assert len(names) == 2 and all(name.startswith("GRU") for name in names)
-    assert "GRU beats the tanh RNN" in names[1]
-    assert "LSTM below the unigram" in result.summary  # the skipped claim is named
-    assert all(math.isfinite(claim.measured) for claim in result.claims)
+    assert len(names) == 3 and all(name.startswith("GRU") for name in names)
+    assert "below the Witten-Bell bigram" in names[0] and "best n-gram" in names[1]
+    assert "GRU beats the tanh RNN" in names[2]
+    assert "LSTM below the bigram" in result.summary  # the skipped claim is named
+    for claim in result.claims:
+        assert math.isfinite(claim.measured) and math.isfinite(claim.baseline_value)
+        assert claim.baseline and all(math.isfinite(x) for x in claim.interval)
+    ngram = result.metrics["ngram"]
+    assert ngram["best_order"] in SMOKE.ngram_orders
+    assert result.claims[1].baseline_value == ngram["best_test_bits"]
     for name in SMOKE.models:
         got = result.metrics["runs"][name]
-        assert got["val_bits"].shape == (2,) and np.all(got["val_bits"] > 0)
+        assert got["test_bits"].shape == (2,) and np.all(got["test_bits"] > 0)
         assert got["val_curve"].shape == (2, 2)  # evaluated at steps 2 and 3
         sample = result.metrics["samples"][name]
         assert sample.startswith(SMOKE.sample_prompt)
