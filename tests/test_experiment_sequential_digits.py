@@ -13,8 +13,20 @@ from experiments import _harness, sequential_digits
 pytest.importorskip("sklearn")
 
 SMOKE = sequential_digits.Config(
-    hidden=8, steps=3, batch_size=16, models=("lstm", "tanh"), seeds=(0, 1), log_every=1
+    hidden=8,
+    steps=3,
+    batch_size=16,
+    models=("lstm", "tanh"),
+    seeds=(0, 1),
+    log_every=1,
+    mlp_hidden=8,
+    mlp_max_iter=20,
 )
+
+
+def test_default_seeds_are_held_out():
+    for config in (sequential_digits.QUICK, sequential_digits.FULL):
+        assert _harness.held_out(config.seeds, sequential_digits.CALIBRATION_SEEDS)
 
 
 def test_data_is_64_steps_of_one_feature_standardised_by_the_training_pixels():
@@ -100,27 +112,105 @@ def test_irnn_on_raw_pixels_is_a_rank_one_integrator_with_dead_units():
         assert after["never_active"] == 0.0 and after["rank_ratio"] > 0.1
 
 
-def test_claims_ask_the_irnn_to_learn_on_its_worst_seed():
+def _separable(seed=0, n=200):
+    # Two well-separated blobs in 8 dimensions, labels 0 and 3 (a known answer: 1.0).
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n) * 3
+    x = rng.normal(size=(n, 8, 1)) + np.where(y == 3, 4.0, -4.0)[:, None, None]
+    return x.astype(np.float32), y.astype(np.int32)
+
+
+def test_flat_baselines_separate_separable_data():
+    x, y = _separable()
+    split = (x[:150], y[:150], x[150:], y[150:])
+    assert sequential_digits.logistic_regression_accuracy(*split) == 1.0
+    assert sequential_digits.mlp_accuracy(*split, hidden=8, max_iter=200) == 1.0
+
+
+def test_logistic_regression_cannot_fit_xor_and_majority_is_the_label_frequency():
+    # XOR of two signs is not linearly separable: a linear model stays near 1/2.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 2))
+    y = ((x[:, 0] > 0) ^ (x[:, 1] > 0)).astype(np.int32)
+    split = (x[:300], y[:300], x[300:], y[300:])
+    assert sequential_digits.logistic_regression_accuracy(*split) < 0.7
+    y_train, y_test = np.array([1, 1, 1, 2]), np.array([1, 2, 2, 2, 0])
+    assert sequential_digits.majority_accuracy(y_train, y_test) == 0.2
+
+
+def test_logistic_regression_is_permutation_invariant_on_the_digits():
+    perm = sequential_digits.pixel_permutation(0)
+    accs = []
+    for permutation in (None, perm):
+        d = sequential_digits.load_data(0.2, 0, permutation)
+        accs.append(
+            sequential_digits.logistic_regression_accuracy(
+                d["x_train"], d["y_train"], d["x_test"], d["y_test"]
+            )
+        )
+    assert abs(accs[0] - accs[1]) <= 1 / 360  # one test image at most
+    assert accs[0] > 0.9
+
+
+FLAT = {order: {"logistic": 0.97, "mlp": 0.975, "majority": 0.1} for order in ("plain", "permuted")}
+
+
+def _measured(plain, permuted, models=("lstm", "gru", "irnn", "tanh")):
+    return {
+        "plain": {n: {"test_accuracy": np.asarray(plain[n], float)} for n in models},
+        "permuted": {n: {"test_accuracy": np.asarray(permuted[n], float)} for n in models},
+    }
+
+
+def test_claims_pass_on_calibration_like_accuracies():
+    plain = {"lstm": [0.8, 0.85], "gru": [0.8, 0.82], "irnn": [0.5, 0.55], "tanh": [0.75, 0.8]}
+    permuted = {"lstm": [0.7, 0.74], "gru": [0.7, 0.72], "irnn": [0.3, 0.4], "tanh": [0.75, 0.78]}
+    claims, skipped = sequential_digits._claims(
+        sequential_digits.QUICK, _measured(plain, permuted), FLAT
+    )
+    assert skipped == [] and all(c.passed for c in claims), [c for c in claims if not c.passed]
+    assert all(c.baseline and np.isfinite(c.baseline_value) for c in claims)
+    names = [c.name for c in claims]
+    assert (
+        "IRNN, permuted: learns, test accuracy over the majority-class predictor's (worst seed)"
+        in names
+    )
+    assert any(n.startswith("LSTM: the permuted order costs") for n in names)
+
+
+@pytest.mark.parametrize("level", ["majority", "logistic"])
+def test_claims_fail_when_every_model_is_a_baseline(level):
+    # A constant predictor (the majority class) fails every claim; a model that equals
+    # logistic regression in both orders passes "within" but fails the permutation cost.
+    acc = {n: [FLAT["plain"][level]] * 2 for n in ("lstm", "gru", "irnn", "tanh")}
+    claims, _ = sequential_digits._claims(sequential_digits.QUICK, _measured(acc, acc), FLAT)
+    failed = {c.name for c in claims if not c.passed}
+    cost = {c.name for c in claims if "permuted order costs" in c.name}
+    assert cost and cost <= failed
+    if level == "majority":
+        assert failed == {c.name for c in claims}
+        for config in (sequential_digits.QUICK, sequential_digits.FULL):
+            claims, _ = sequential_digits._claims(config, _measured(acc, acc), FLAT)
+            assert not any(c.passed for c in claims)
+
+
+def test_claims_take_the_worst_seed_and_name_the_skipped():
     config = sequential_digits.Config(models=("lstm", "irnn"), orders=("plain", "permuted"))
-
-    def measured(irnn_plain, irnn_permuted):
-        lstm = {"test_accuracy": np.array([0.7, 0.8])}
-        return {
-            "plain": {"lstm": lstm, "irnn": {"test_accuracy": np.array(irnn_plain)}},
-            "permuted": {"lstm": lstm, "irnn": {"test_accuracy": np.array(irnn_permuted)}},
-        }
-
-    claims, skipped = sequential_digits._claims(config, measured([0.5, 0.9], [0.3, 0.6]))
+    plain = {"lstm": [0.8, 0.9], "irnn": [0.5, 0.9]}
+    permuted = {"lstm": [0.7, 0.8], "irnn": [0.12, 0.6]}
+    claims, skipped = sequential_digits._claims(
+        config, _measured(plain, permuted, ("lstm", "irnn")), FLAT
+    )
     irnn = [c for c in claims if c.name.startswith("IRNN")]
-    assert [c.name for c in irnn] == [
-        "IRNN, plain: learns, test accuracy (worst seed)",
-        "IRNN, permuted: learns, test accuracy (worst seed)",
+    np.testing.assert_allclose([c.measured for c in irnn], [5.0, 1.2])
+    assert [c.passed for c in irnn] == [True, False]
+    assert skipped == [
+        "GRU plain",
+        "tanh RNN plain",
+        "GRU permuted",
+        "tanh RNN permuted",
+        "GRU permutation cost",
     ]
-    assert [c.measured for c in irnn] == [0.5, 0.3] and all(c.passed for c in claims)
-    assert skipped == ["GRU plain", "tanh RNN plain", "GRU permuted", "tanh RNN permuted"]
-    claims, _ = sequential_digits._claims(config, measured([0.1, 0.9], [0.11, 0.6]))
-    assert [c.passed for c in claims if c.name.startswith("IRNN")] == [False, False]
-    assert not any("chance" in c.name for c in claims)
 
 
 def test_smoke_run_writes_results_and_figure(tmp_path):
@@ -130,6 +220,12 @@ def test_smoke_run_writes_results_and_figure(tmp_path):
     assert any(name.startswith("LSTM, permuted") for name in names)
     assert any("tanh RNN" in name for name in names)
     assert all(math.isfinite(claim.measured) for claim in result.claims)
+    assert all(claim.baseline for claim in result.claims)
+    assert not result.held_out  # seeds 0, 1 are calibration seeds
+    for order in ("plain", "permuted"):
+        base = result.metrics["baselines"][order]
+        assert set(base) == {"logistic", "mlp", "majority"}
+        assert 0.9 < base["logistic"] <= 1 and 0.05 < base["majority"] < 0.15
     assert "GRU" in result.summary  # the skipped claims are named
     for order in ("plain", "permuted"):
         for name in SMOKE.models:
