@@ -29,14 +29,22 @@ def test_runs_end_to_end_and_saves(tiny_result, tmp_path):
     assert record["seeds"] == list(TINY.seeds)
     assert (run_dir / "gradient_norms.png").stat().st_size > 0
     assert record["figures"] == ["gradient_norms.png"]
-    # Every claim is there or named as skipped (the two on γσ₁ need data that has it),
-    # each with a finite measured value.
+    # Every claim is there, each with a finite measured value and its baseline (theory or
+    # the other model on the same seeds).
     claims, skipped = gradient_flow._claims(TINY, tiny_result.metrics["models"])
     assert [c["name"] for c in record["claims"]] == [c.name for c in claims]
-    assert len(claims) >= 9 and len(claims) + len(skipped) == 11
+    assert len(claims) == 8 and not skipped
     for claim in record["claims"]:
         assert math.isfinite(claim["measured"])
-        assert claim["status"] in ("PASS", "FAIL") and claim["expected"]
+        assert claim["status"] in ("PASS", "FAIL") and claim["expected"] and claim["baseline"]
+    assert record["calibration_seeds"] == list(gradient_flow.CALIBRATION_SEEDS)
+    assert not record["held_out"]  # seed 0 is a calibration seed
+    assert set(record["metrics"]["pascanu"]) == {
+        "bound_gap",
+        "sufficient_count",
+        "sufficient_max_slope",
+        "growing_min_gamma_sigma",
+    }
     names = set(record["metrics"]["log10_norm"])
     assert names == set(gradient_flow.models(TINY))
     assert {"tanh_rho0.5", "orthogonal", "identity_relu", "lstm_chrono", "gru"} <= names
@@ -50,11 +58,18 @@ def test_metrics_are_float64_and_finite(tiny_result):
         assert np.all(np.isfinite(log10_norm)), name
         stats = metrics["models"][name]
         assert stats["slope"].shape == stats["early_slope"].shape == (len(TINY.seeds),)
-    # The one exact statement: Pascanu's bound slope <= log(gamma sigma_1) for Elman nets.
+    # The exact statement (a theorem, so a unit test and not a claim): Pascanu's bound
+    # slope <= log(gamma sigma_1) for Elman nets, and its two readings.
     for name in ("tanh_rho0.5", "tanh_rho1.5", "orthogonal", "identity_relu"):
         stats = metrics["models"][name]
         for key in ("slope", "early_slope"):
             assert np.all(stats[key] <= stats["log_gamma_sigma"] + 1e-6), (name, key)
+    pascanu = metrics["pascanu"]
+    assert pascanu["bound_gap"] <= gradient_flow.BOUND_SLACK
+    if pascanu["sufficient_count"]:
+        assert pascanu["sufficient_max_slope"] < 0  # gamma sigma_1 < 1: vanishes
+    if not math.isnan(pascanu["growing_min_gamma_sigma"]):
+        assert pascanu["growing_min_gamma_sigma"] > 1  # grows: gamma sigma_1 > 1
     assert all(name in tiny_result.table for name in metrics["log10_norm"])
     assert tiny_result.summary.startswith("||dL/dh_t||")
 
@@ -76,7 +91,7 @@ def test_skips_claims_it_cannot_check(tiny_result):
     assert any("ρ = 0.5" in s for s in skipped) and any("ρ = 1.5" in s for s in skipped)
     assert not any("ρ =" in claim.name for claim in claims)
     names = " | ".join(claim.name for claim in claims)
-    assert "Pascanu's bound" in names and "orthogonal" in names and "chrono" in names
+    assert "orthogonal" in names and "chrono" in names
     assert "not checked" in gradient_flow._summary(config, stats, skipped)
 
 
@@ -101,3 +116,29 @@ def test_config_rejects_wrong_types():
         gradient_flow.Config(hidden=64.0)
     with pytest.raises(TypeError, match="`seeds`"):
         gradient_flow.Config(seeds=(0, "1"))
+
+
+def test_theory_claim_takes_the_farthest_seed_and_the_interval():
+    values = [-0.70, -0.66, -0.72]
+    claim = gradient_flow.theory_claim("rate", values, "log 0.5", math.log(0.5), 0.05)
+    assert claim.passed and claim.baseline == "log 0.5"
+    np.testing.assert_allclose(claim.measured, -0.66 - math.log(0.5))
+    np.testing.assert_allclose(claim.mean, np.mean(values) - math.log(0.5))
+    assert claim.interval[0] < claim.mean < claim.interval[1]
+    # Every seed, not the mean: one seed outside the band fails, as does a NaN.
+    assert not gradient_flow.theory_claim("r", [0.0, 0.0, 0.2], "0", 0.0, 0.05).passed
+    assert not gradient_flow.theory_claim("r", [0.0, math.nan], "0", 0.0, 0.05).passed
+
+
+def test_claims_fail_when_the_models_do_not_differ(tiny_result):
+    # The absent effect: every model decays like the rho = 0.5 net (the same slopes in both
+    # windows). Each claim compares a model with theory or with another model, so each fails.
+    stats = tiny_result.metrics["models"]
+    same = stats["tanh_rho0.5"]
+    flat = {name: {**value, "slope": same["slope"], "early_slope": same["early_slope"]}
+            for name, value in stats.items()}  # fmt: skip
+    claims, _ = gradient_flow._claims(TINY, flat)
+    failed = {claim.name.split(":")[0] for claim in claims if not claim.passed}
+    assert {"tanh ρ = 0.9", "tanh ρ = 1.5", "orthogonal (tanh) kernel keeps the norm nearly flat",
+            "identity (ReLU) kernel keeps the norm nearly flat", "LSTM"} <= failed  # fmt: skip
+    assert sum(not claim.passed for claim in claims) >= len(claims) - 2  # rho 0.5, chrono
