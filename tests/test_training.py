@@ -194,6 +194,40 @@ def test_step_metrics():
     np.testing.assert_allclose(metrics["mse"], metrics["loss"])
 
 
+@pytest.mark.parametrize("clipping", ["global_norm", "none"])
+def test_sgd_step_applies_at_most_lr_c_over_seeds(clipping):
+    # Pascanu et al.'s Algorithm 1 in the vmapped step the clipping experiment trains
+    # with: the applied gradient has norm min(||g||, c) and plain SGD moves the
+    # parameters by exactly lr times that, per seed, however large ||g|| is (a loss
+    # scaled by 10^k stands in for an exploding gradient). Unclipped: the raw norm.
+    lr, c, scales = 0.1, 3.0, jnp.asarray([1e-3, 1.0, 1e6])
+    opt = training.make_optimizer(lr, c, clipping=clipping, optimizer="sgd", momentum=0.0)
+
+    def scaled_loss(params, batch, rng):
+        scale = jax.lax.stop_gradient(params["scale"])
+        return scale * _loss(params["model"], batch, rng)[0]
+
+    def create(key, scale):
+        params = MODEL.init(key, jnp.zeros((1, 5, 3)))["params"]
+        return training.TrainState.create({"model": params, "scale": scale}, opt, key)
+
+    keys = jax.random.split(jax.random.key(5), len(scales))
+    states = jax.vmap(create)(keys, scales)
+    step = training.make_train_step(scaled_loss, opt, num_seeds=len(scales), shared_batch=True)
+    new_states, metrics = step(states, _data(8))
+    grad_norm = np.asarray(metrics["grad_norm"], np.float64)
+    applied = np.asarray(metrics["clipped_grad_norm"], np.float64)
+    expected = np.minimum(grad_norm, c) if clipping == "global_norm" else grad_norm
+    assert grad_norm[0] < c < grad_norm[2]  # one seed below c, one far above
+    np.testing.assert_allclose(applied, expected, rtol=TOL["rtol"])
+    if clipping == "global_norm":
+        assert np.all(applied <= c * (1 + TOL["rtol"]))
+    moved = jax.vmap(optax.tree.norm)(
+        jax.tree_util.tree_map(jnp.subtract, new_states.params, states.params)
+    )
+    np.testing.assert_allclose(moved, lr * expected, rtol=1e-4)
+
+
 @pytest.mark.parametrize("poison", ["nan_input", "inf_loss"])
 def test_nonfinite_step_leaves_state_bit_identical(poison):
     state, opt = _state()
