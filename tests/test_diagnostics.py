@@ -385,6 +385,19 @@ def test_pascanu_flags(activation, gain, vanishing, exploding, key):
     assert bool(out.exploding_necessary_satisfied) is exploding
 
 
+def test_gaussian_kernel_at_radius_above_one_can_explode(key):
+    # The clipping experiment's init: a Gaussian draw rescaled to spectral radius 1.5.
+    # For tanh (gamma = 1) Pascanu et al.'s necessary condition for exploding gradients,
+    # sigma_1 > 1, holds (a non-normal draw has sigma_1 >= rho), and the sufficient one
+    # for vanishing does not.
+    w = initializers.spectral_radius(1.5)(key, (4, 32, 32))
+    out = diagnostics.recurrent_spectrum(w, "tanh")
+    np.testing.assert_allclose(out.spectral_radius, 1.5, rtol=SPECTRAL_RTOL["float32"])
+    assert np.all(np.asarray(out.max_singular_value) >= 1.5)
+    assert np.all(np.asarray(out.exploding_necessary_satisfied))
+    assert not np.any(np.asarray(out.vanishing_sufficient))
+
+
 def test_linear_case_uses_the_spectral_radius():
     # Non-normal: spectral radius 0.5, largest singular value > 2.
     w = jnp.diag(jnp.array([0.5, 0.4, 0.3, 0.2])) + jnp.triu(jnp.full((H, H), 2.0), 1)
