@@ -31,6 +31,8 @@ References:
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -49,6 +51,8 @@ LRU_RING = (0.9, 0.999)  # the LRU's initial |λ| range (the paper's on the Long
 # any training step, so the models never see these sequences.
 FIT_FOLD = 2**31 - 1
 Template = jaxrnn.RecurrentCell | models.SequenceLayer
+Runs = Mapping[int, Mapping[str, Mapping[str, Any]]]  # runs[T][model][key]
+Baselines = Mapping[int, Mapping[str, np.ndarray]]  # baselines[T][name], per seed
 
 
 def recurrent_models(hidden: int, chrono_t_max: float) -> dict[str, tuple[str, Template]]:
@@ -127,6 +131,7 @@ class Config:
     known_models = ()  # the model names a subclass accepts
     min_length = 1
     even_lengths = False
+    positive = ("learning_rate",)  # float fields that must be > 0
 
     lengths: tuple[int, ...] = (50,)
     hidden_size: int = 32
@@ -166,8 +171,15 @@ class Config:
             raise ValueError(
                 f"{name}: expected `optimizer` adam or rmsprop, got {self.optimizer!r}"
             )
-        if not self.learning_rate > 0:
-            raise ValueError(f"{name}: expected `learning_rate` > 0, got {self.learning_rate}")
+        for field in self.positive:
+            if not getattr(self, field) > 0:
+                raise ValueError(f"{name}: expected `{field}` > 0, got {getattr(self, field)}")
+
+
+def smoke(config_class: type[Config], **changes: Any) -> Config:
+    """A seconds-long config for the tests: tiny sizes, two seeds (``changes`` win)."""
+    tiny = dict(hidden_size=4, batch_size=4, num_steps=6, seeds=(0, 1), eval_size=8, fit_size=64)
+    return config_class(**{**tiny, "smoothing": 2, **changes})
 
 
 # ---------------------------------------------------------------------------------------
@@ -189,6 +201,9 @@ class Task:
       baselines: ``(fit (x, y), eval (x, y)) -> {name: value}`` for one seed (NumPy
         arrays), the baselines fitted on the training sequences and scored on the
         evaluation ones; the first is the one the table divides by.
+      claimed: the models with a claim of their own (a run without one says so).
+      calibration_seeds: the seeds the thresholds were chosen on.
+      thresholds: the frozen thresholds, by name, for ``results.json``.
     """
 
     name: str
@@ -198,6 +213,9 @@ class Task:
     metric: str
     chrono_t_max: Callable[[int], float]
     baselines: Callable[[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]], dict]
+    claimed: tuple[str, ...]
+    calibration_seeds: tuple[int, ...]
+    thresholds: Mapping[str, Any]
 
     def templates(self, config: Config, length: int) -> dict[str, tuple[str, Template]]:
         """``recurrent_models`` at ``length``, restricted to the config's known models."""
@@ -356,8 +374,8 @@ def run_models(
 
 def metrics(
     config: Config,
-    runs: Mapping[int, Mapping[str, Mapping[str, Any]]],
-    baselines: Mapping[int, Mapping[str, np.ndarray]],
+    runs: Runs,
+    baselines: Baselines,
     thresholds: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The numbers of ``results.json``: per length the baselines and every run."""
@@ -389,8 +407,8 @@ def _numbers(values: Sequence[float], fmt: str) -> str:
 def table(
     config: Config,
     task: Task,
-    runs: Mapping[int, Mapping[str, Mapping[str, Any]]],
-    baselines: Mapping[int, Mapping[str, np.ndarray]],
+    runs: Runs,
+    baselines: Baselines,
     header: str,
 ) -> str:
     """The printed table: per length the baselines, then per model its seeds' figures.
@@ -427,8 +445,8 @@ def table(
 def figure(
     config: Config,
     task: Task,
-    runs: Mapping[int, Mapping[str, Mapping[str, Any]]],
-    baselines: Mapping[int, Mapping[str, np.ndarray]],
+    runs: Runs,
+    baselines: Baselines,
 ) -> Figure:
     """Smoothed training curves (seed mean, band: range) and the baselines (dashed)."""
     fig = Figure(figsize=(6 * len(config.lengths), 4.5), layout="constrained")
@@ -453,7 +471,7 @@ def figure(
     return fig
 
 
-def radius_text(runs: Mapping[int, Mapping[str, Mapping[str, Any]]], name: str) -> str:
+def radius_text(runs: Runs, name: str) -> str:
     """``"T=50: 1.000..1.000"``: the initial spectral radius range of model ``name``."""
     parts = [
         f"T={length}: {got[name]['spectral_radius'].min():.3f}..."
@@ -467,28 +485,93 @@ def radius_text(runs: Mapping[int, Mapping[str, Mapping[str, Any]]], name: str) 
 def result(
     config: Config,
     task: Task,
-    runs: Mapping[int, Mapping[str, Mapping[str, Any]]],
-    baselines: Mapping[int, Mapping[str, np.ndarray]],
-    *,
-    claims: list[_harness.Claim],
-    summary: str,
-    header: str,
-    thresholds: Mapping[str, Any],
-    claimed: Sequence[str],
-    calibration_seeds: Sequence[int],
+    runs: Runs,
+    baselines: Baselines,
+    claims: Callable[[Config, Any, Any], list[_harness.Claim]],
+    summary: Callable[[Config, Any, Any], str],
+    clipping: str,
 ) -> _harness.Result:
-    """The ``Result``: metrics, table, loss figure; skipped claims named in the summary."""
-    missing = [m for m in claimed if m not in config.models]
+    """The ``Result``: claims, metrics, table, loss figure.
+
+    Args:
+      config: the run's config.
+      task: the task.
+      runs: ``runs[T][model]``.
+      baselines: ``baselines[T][name]``, per seed.
+      claims: ``(config, runs, baselines) -> claims``.
+      summary: ``(config, runs, baselines) -> paragraph`` for the report; the models
+        whose claims were skipped are added to it.
+      clipping: how gradients are clipped, for the table's header.
+    """
+    text = summary(config, runs, baselines)
+    missing = [m for m in task.claimed if m not in config.models]
     if missing:
-        summary += f" Models not run, their claims skipped: {', '.join(missing)}."
+        text += f" Models not run, their claims skipped: {', '.join(missing)}."
+    header = (
+        f"hidden {config.hidden_size}, batch {config.batch_size}, {config.num_steps} steps, "
+        f"{config.optimizer} {config.learning_rate:g}, {clipping}"
+    )
     return _harness.Result(
         name=task.name,
         config=config,
         seeds=config.seeds,
-        metrics=metrics(config, runs, baselines, thresholds),
-        claims=claims,
-        summary=summary,
+        metrics=metrics(config, runs, baselines, task.thresholds),
+        claims=claims(config, runs, baselines),
+        summary=text,
         table=table(config, task, runs, baselines, header),
         figures={"loss": figure(config, task, runs, baselines)},
-        calibration_seeds=tuple(calibration_seeds),
+        calibration_seeds=task.calibration_seeds,
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Claims of one model's final metric against a baseline.
+# ---------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Bound:
+    """A claim about one model's final metric over a baseline (``_harness.versus``).
+
+    Attributes:
+      model: the model's name.
+      words: what is claimed, after ``"T=<length>: "``.
+      baseline: the baseline's name (a key of the task's baselines).
+      low: lower bound on ``reduce`` of model / baseline over seeds.
+      high: upper bound.
+      reduce: ``max`` (worst seed of a lower-is-better metric), ``min``, ``median``.
+    """
+
+    model: str
+    words: str
+    baseline: str
+    low: float = -math.inf
+    high: float = math.inf
+    reduce: str = "max"
+
+
+def bound_claims(
+    length: int,
+    got: Mapping[str, Mapping[str, Any]],
+    baselines: Mapping[str, np.ndarray],
+    bounds: Sequence[Bound],
+) -> list[_harness.Claim]:
+    """The claims of ``bounds`` whose model ran, each against its per-seed baseline."""
+    return [
+        _harness.versus(
+            f"T={length}: {bound.words}",
+            got[bound.model]["final"],
+            bound.baseline,
+            baselines[bound.baseline],
+            low=bound.low,
+            high=bound.high,
+            reduce=bound.reduce,
+        )
+        for bound in bounds
+        if bound.model in got
+    ]
+
+
+def main_of(name: str, module_name: str) -> Callable[[list[str] | None], int]:
+    """``main(argv)`` of an experiment module: ``python -m experiments.<module>``."""
+    return functools.partial(_harness.module_main, name, module_name)

@@ -60,6 +60,8 @@ from experiments import _harness, _synthetic
 from jaxrnn import models, training
 
 NAME = "adding"
+# python -m experiments.adding [--full] [--key=value ...]
+main = _synthetic.main_of(NAME, __name__)
 BASELINE_MSE = 1.0 / 6.0  # Var[v1 + v2], v ~ U[0, 1]: the analytic constant predictor's MSE
 CONSTANT, LINEAR = "constant predictor", "least-squares linear predictor"
 MODELS = (
@@ -167,6 +169,7 @@ class Config(_synthetic.Config):
     known_models = MODELS
     min_length = 4
     even_lengths = True
+    positive = ("learning_rate", "max_grad_norm")
 
     models: tuple[str, ...] = CLAIMED
     max_grad_norm: float = 1.0
@@ -174,8 +177,6 @@ class Config(_synthetic.Config):
 
     def __post_init__(self):
         super().__post_init__()
-        if not self.max_grad_norm > 0:
-            raise ValueError(f"Config: expected `max_grad_norm` > 0, got {self.max_grad_norm}")
         if not 0 < self.solved_fraction < 1:
             raise ValueError(
                 f"Config: expected `solved_fraction` in (0, 1), got {self.solved_fraction}"
@@ -268,6 +269,39 @@ TASK = _synthetic.Task(
     metric="MSE",
     chrono_t_max=float,
     baselines=_baselines,
+    claimed=CLAIMED,
+    calibration_seeds=CALIBRATION_SEEDS,
+    thresholds={
+        "gated_max_fraction": GATED_MAX_FRACTION,
+        "tanh_min_fraction": TANH_MIN_FRACTION,
+        "chrono_max_ratio": CHRONO_MAX_RATIO,
+        "mingru_max_fraction": MINGRU_MAX_FRACTION,
+        "lru_band": list(LRU_BAND),
+    },
+)
+# The claims about one model's final MSE against a baseline.
+BOUNDS = (
+    _synthetic.Bound(
+        "tanh",
+        "tanh RNN (library init) final MSE stays near the constant",
+        CONSTANT,
+        low=TANH_MIN_FRACTION,
+        reduce="min",
+    ),
+    _synthetic.Bound(
+        "mingru",
+        "minGRU (parallel scan) final MSE far below the constant",
+        CONSTANT,
+        high=MINGRU_MAX_FRACTION,
+    ),
+    _synthetic.Bound(
+        "lru",
+        "LRU (linear in its input) no better than least squares",
+        LINEAR,
+        low=LRU_BAND[0],
+        high=LRU_BAND[1],
+        reduce="min",
+    ),
 )
 
 
@@ -289,29 +323,23 @@ def steps_to_solve(curves: np.ndarray, threshold: float | np.ndarray) -> np.ndar
 def _claims(config: Config, runs: dict, baselines: dict) -> list[_harness.Claim]:
     claims = []
     for length in config.lengths:
-        got, constant = runs[length], baselines[length][CONSTANT]
+        got = runs[length]
         gated = [m for m in GATED if m in got]
         if gated:
             worst = np.max([got[m]["final"] for m in gated], axis=0)  # per seed
-            name = f"T={length}: gated ({', '.join(gated)}) final MSE far below the constant"
-            claims.append(_harness.versus(name, worst, CONSTANT, constant, high=GATED_MAX_FRACTION))
-        if "tanh" in got:
-            name = f"T={length}: tanh RNN (library init) final MSE stays near the constant"
             claims.append(
                 _harness.versus(
-                    name,
-                    got["tanh"]["final"],
+                    f"T={length}: gated ({', '.join(gated)}) final MSE far below the constant",
+                    worst,
                     CONSTANT,
-                    constant,
-                    low=TANH_MIN_FRACTION,
-                    reduce="min",
+                    baselines[length][CONSTANT],
+                    high=GATED_MAX_FRACTION,
                 )
             )
         if "lstm_chrono" in got and "lstm_forget1" in got:
-            name = f"T={length}: steps to solve, chrono no more than b_f = 1"
             claims.append(
                 _harness.versus(
-                    name,
+                    f"T={length}: steps to solve, chrono far fewer than b_f = 1",
                     got["lstm_chrono"]["steps_to_solve"],
                     "LSTM b_f = 1 steps to solve",
                     got["lstm_forget1"]["steps_to_solve"],
@@ -319,45 +347,15 @@ def _claims(config: Config, runs: dict, baselines: dict) -> list[_harness.Claim]
                     reduce="mean",
                 )
             )
-        if "mingru" in got:
-            name = f"T={length}: minGRU (parallel scan) final MSE far below the constant"
-            claims.append(
-                _harness.versus(
-                    name, got["mingru"]["final"], CONSTANT, constant, high=MINGRU_MAX_FRACTION
-                )
-            )
-        if "lru" in got:
-            name = f"T={length}: LRU (linear in its input) no better than least squares"
-            low, high = LRU_BAND
-            claims.append(
-                _harness.versus(
-                    name,
-                    got["lru"]["final"],
-                    LINEAR,
-                    baselines[length][LINEAR],
-                    low=low,
-                    high=high,
-                    reduce="min",
-                )
-            )
+        claims += _synthetic.bound_claims(length, got, baselines[length], BOUNDS)
     return claims
 
 
-def run(config: Config = QUICK) -> _harness.Result:
-    """Runs the experiment; see ``Config`` for the expected result."""
-    optimizer = training.make_optimizer(
-        config.learning_rate, config.max_grad_norm, optimizer=config.optimizer
-    )
-    runs, baselines = _synthetic.run_models(config, TASK, optimizer)
-    for length, got in runs.items():
-        threshold = config.solved_fraction * baselines[length][CONSTANT]
-        for run_ in got.values():
-            smoothed = _harness.moving_average(run_["loss"], config.smoothing)
-            run_["steps_to_solve"] = steps_to_solve(smoothed, threshold)
+def _summary(config: Config, runs: dict, baselines: dict) -> str:
     means = {
         t: ", ".join(f"{k} {np.mean(v):.4f}" for k, v in b.items()) for t, b in baselines.items()
     }
-    summary = (
+    return (
         f"The adding problem at T = {', '.join(map(str, config.lengths))}, "
         f"{len(config.seeds)} seeds trained at once per model, {config.num_steps} steps of "
         f"{config.optimizer} on fresh batches of {config.batch_size}; baselines on the "
@@ -371,31 +369,21 @@ def run(config: Config = QUICK) -> _harness.Result:
         "head, cannot form the products of values and markers and ends at the "
         "least-squares linear predictor's error."
     )
-    return _synthetic.result(
-        config,
-        TASK,
-        runs,
-        baselines,
-        claims=_claims(config, runs, baselines),
-        summary=summary,
-        header=f"hidden {config.hidden_size}, batch {config.batch_size}, {config.num_steps} "
-        f"steps, {config.optimizer} {config.learning_rate:g}, global clip "
-        f"{config.max_grad_norm:g}",
-        thresholds={
-            "gated_max_fraction": GATED_MAX_FRACTION,
-            "tanh_min_fraction": TANH_MIN_FRACTION,
-            "chrono_max_ratio": CHRONO_MAX_RATIO,
-            "mingru_max_fraction": MINGRU_MAX_FRACTION,
-            "lru_band": list(LRU_BAND),
-        },
-        claimed=CLAIMED,
-        calibration_seeds=CALIBRATION_SEEDS,
+
+
+def run(config: Config = QUICK) -> _harness.Result:
+    """Runs the experiment; see ``Config`` for the expected result."""
+    optimizer = training.make_optimizer(
+        config.learning_rate, config.max_grad_norm, optimizer=config.optimizer
     )
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m experiments.adding [--full] [--key=value ...]``."""
-    return _harness.module_main(NAME, __name__, argv)
+    runs, baselines = _synthetic.run_models(config, TASK, optimizer)
+    for length, got in runs.items():
+        threshold = config.solved_fraction * baselines[length][CONSTANT]
+        for run_ in got.values():
+            smoothed = _harness.moving_average(run_["loss"], config.smoothing)
+            run_["steps_to_solve"] = steps_to_solve(smoothed, threshold)
+    clipping = f"global clip {config.max_grad_norm:g}"
+    return _synthetic.result(config, TASK, runs, baselines, _claims, _summary, clipping)
 
 
 if __name__ == "__main__":

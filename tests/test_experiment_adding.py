@@ -10,17 +10,8 @@ import pytest
 
 from experiments import _harness, _synthetic, adding
 
-SMOKE = adding.Config(
-    lengths=(8,),
-    hidden_size=4,
-    batch_size=4,
-    num_steps=6,
-    seeds=(0, 1),
-    models=("tanh",),  # one model: compilation dominates; _claims is tested on its own
-    eval_size=8,
-    fit_size=64,
-    smoothing=2,
-)
+# A cell and a parallel-scan contender (the copy test runs the LRU); _claims is tested alone.
+SMOKE = _synthetic.smoke(adding.Config, lengths=(8,), models=("tanh", "mingru"))
 
 
 @pytest.mark.parametrize("length", [4, 50])
@@ -112,17 +103,19 @@ def test_smoke_run_writes_results_and_figure(tmp_path):
     result = adding.run(SMOKE)
     assert result.name == "adding" and result.seeds == SMOKE.seeds
     assert result.calibration_seeds == adding.CALIBRATION_SEEDS and not result.held_out
-    (claim,) = result.claims
+    claim, contender = result.claims
     assert claim.name.startswith("T=8: tanh RNN")
+    assert contender.name.startswith("T=8: minGRU (parallel scan) final MSE far below")
     assert claim.baseline == adding.CONSTANT and math.isfinite(claim.baseline_value)
-    assert "claims skipped: lstm_forget1, lstm_chrono, gru, mingru, lru." in result.summary
-    assert math.isfinite(claim.measured)
+    assert "claims skipped: lstm_forget1, lstm_chrono, gru, lru." in result.summary
+    assert math.isfinite(claim.measured) and math.isfinite(contender.measured)
     runs = result.metrics["runs"]["8"]
     assert set(runs) == set(SMOKE.models)
-    (run,) = runs.values()
-    assert run["final"].shape == (2,) and np.all(np.isfinite(run["final"]))
+    for run in runs.values():
+        assert run["final"].shape == (2,) and np.all(np.isfinite(run["final"]))
     # The library's orthogonal recurrent kernel: spectral radius 1.
-    np.testing.assert_allclose(run["spectral_radius"], 1.0, atol=1e-5)
+    np.testing.assert_allclose(runs["tanh"]["spectral_radius"], 1.0, atol=1e-5)
+    assert "spectral_radius" not in runs["mingru"]
     assert set(result.metrics["baselines"]["8"]) == {adding.CONSTANT, adding.LINEAR}
     run_dir = _harness.save(result, tmp_path)
     record = json.loads((run_dir / "results.json").read_text())
@@ -130,7 +123,7 @@ def test_smoke_run_writes_results_and_figure(tmp_path):
     assert record["config"]["models"] == list(SMOKE.models)
     assert record["claims"][0]["measured"] == pytest.approx(claim.measured)
     assert (run_dir / "loss.png").stat().st_size > 0
-    assert "tanh" in result.table and "rho(W_h)" in result.table
+    assert "mingru" in result.table and "rho(W_h)" in result.table
 
 
 @pytest.mark.parametrize("name", ["gru", "mingru", "minlstm", "lru"])
@@ -144,17 +137,6 @@ def test_models_build_and_regress(name):
     if name in ("mingru", "minlstm", "lru"):
         assert cell.mode == "parallel"  # trained by the scan, not a step loop
     assert ("input_projection" in params) == (name == "lru")
-
-
-def test_smoke_run_of_a_parallel_scan_contender():
-    # One contender (compilation dominates); the copy test runs the LRU.
-    result = adding.run(dataclasses.replace(SMOKE, models=("mingru",)))
-    (claim,) = result.claims
-    assert claim.name.startswith("T=8: minGRU (parallel scan) final MSE far below")
-    assert math.isfinite(claim.measured)
-    (run,) = result.metrics["runs"]["8"].values()
-    assert run["final"].shape == (2,) and np.all(np.isfinite(run["final"]))
-    assert "mingru" in result.table
 
 
 def _fake_run(final, steps):
@@ -179,7 +161,7 @@ def test_claims_thresholds():
             "lru": _fake_run(LINEAR_MSE * [0.96, 1.05], [1001, 1001]),
         }
     }
-    gated, tanh, chrono, mingru, lru = adding._claims(config, runs, BASELINES)
+    gated, chrono, tanh, mingru, lru = adding._claims(config, runs, BASELINES)
     assert gated.passed and gated.measured == pytest.approx(0.09)
     assert gated.baseline == adding.CONSTANT
     assert gated.baseline_value == pytest.approx(CONSTANT_MSE.mean())
