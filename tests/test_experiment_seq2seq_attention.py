@@ -24,6 +24,59 @@ SMOKE = S2S.Config(
 )
 
 
+def test_uniform_band_mass_known_values():
+    # L <= 2: every valid position is within one of the anti-diagonal. L = 3: steps
+    # t = 0, 1, 2 see 2/3, 3/3, 2/3 of the mass on the band, mean 7/9 = (3L - 2) / L^2.
+    lengths = np.array([1, 2, 3, 12])
+    np.testing.assert_allclose(
+        S2S.uniform_band_mass(lengths, 12), [1.0, 1.0, 7 / 9, 34 / 144], rtol=1e-12
+    )
+
+
+def test_unigram_predictor_on_a_constant_test_set():
+    config = dataclasses.replace(SMOKE, min_length=2, max_length=3)
+    rng = np.random.default_rng(0)
+    test = S2S.reversal_batch(rng, np.array([2, 2, 3, 3]), 3)
+    baseline = S2S.unigram_predictor(config, test)
+    symbol = baseline["symbol"]
+    assert S2S.FIRST_DIGIT <= symbol < S2S.VOCAB_SIZE
+    # Strings made only of that symbol are matched exactly; others get their count right.
+    test["target"] = np.where(test["target"] != S2S.PAD, symbol, S2S.PAD).astype(np.int32)
+    test["target"][1, 0] = symbol + 1 if symbol + 1 < S2S.VOCAB_SIZE else symbol - 1
+    baseline = S2S.unigram_predictor(config, test)
+    np.testing.assert_allclose(baseline["exact"], [0.5, 1.0])
+    np.testing.assert_allclose(baseline["token_accuracy"], [0.75, 1.0])
+
+
+def _fake(exact_last, band=0.9, lengths=4):
+    exact = np.full((2, lengths), 1.0)
+    exact[:, -1] = exact_last
+    return {"exact": exact, "anti_diagonal": np.full((2, lengths), band)}
+
+
+def test_claims_fail_when_attention_is_no_better_than_the_baselines():
+    config = dataclasses.replace(SMOKE, attentions=("none", "bahdanau", "luong"))
+    baselines = {
+        "unigram": {"exact": np.zeros(4), "token_accuracy": np.full(4, 0.1)},
+        "uniform_band_mass": np.full(4, 0.3),
+    }
+    good = {"none": _fake(0.05), "bahdanau": _fake(0.9), "luong": _fake(0.9)}
+    claims, skipped = S2S._claims(config, good, baselines)
+    assert len(claims) == 7 and not skipped and all(c.passed for c in claims)
+    assert all(c.baseline and math.isfinite(c.baseline_value) for c in claims)
+    # Attention that does what no attention does, with uniform weights, fails every
+    # attention claim; a no-attention model that does not degrade fails its own.
+    same = {"none": _fake(0.9), "bahdanau": _fake(0.9, band=0.3), "luong": _fake(0.9, band=0.3)}
+    claims, _ = S2S._claims(config, same, baselines)
+    failed = [c.name for c in claims if not c.passed]
+    assert len(failed) == 5 and all("memoryless" not in name for name in failed)
+    # The memoryless predictor's own figures fail every claim.
+    memoryless = {"none": _fake(0.0), "bahdanau": _fake(0.0, 0.3), "luong": _fake(0.0, 0.3)}
+    memoryless["none"]["exact"][:] = 0.0
+    claims, _ = S2S._claims(config, memoryless, baselines)
+    assert not any(c.passed for c in claims)
+
+
 def test_reversal_batch_targets_padding_and_lengths():
     lengths = np.array([1, 3, 5, 4])
     batch = S2S.reversal_batch(np.random.default_rng(0), lengths, 5)
@@ -65,10 +118,15 @@ def test_config_rejects_wrong_types_and_names():
 def test_smoke_run_writes_results_and_figures(tmp_path):
     result = S2S.run(SMOKE)
     names = [claim.name for claim in result.claims]
-    assert any(name.startswith("Bahdanau: exact match") for name in names)
+    assert sum(name.startswith("Bahdanau: exact match") for name in names) == 2
     assert any(name.startswith("Bahdanau: anti-diagonal") for name in names)
     assert any(name.startswith("no attention") for name in names)
     assert all(math.isfinite(claim.measured) for claim in result.claims)
+    assert all(claim.baseline for claim in result.claims)
+    assert result.calibration_seeds == S2S.CALIBRATION_SEEDS and not result.held_out
+    assert S2S.QUICK.seeds and _harness.held_out(S2S.QUICK.seeds, S2S.CALIBRATION_SEEDS)
+    assert _harness.held_out(S2S.FULL.seeds, S2S.CALIBRATION_SEEDS)
+    assert result.metrics["baselines"]["uniform_band_mass"].shape == (4,)
     num_lengths = SMOKE.max_length - SMOKE.min_length + 1
     for attention in SMOKE.attentions:
         m = result.metrics["results"][attention]
