@@ -306,8 +306,10 @@ def train_sweep(config: Config, train: dict, held_out: dict) -> dict[str, dict[s
                 {
                     "final_mse": np.asarray(runs.final["mse"], np.float64),
                     "nonfinite_steps": np.asarray(runs.state.nonfinite_total),
-                    "max_grad_norm": np.nanmax(np.where(np.isnan(finite), -np.inf, finite), 0),
-                    "median_grad_norm": float(np.nanmedian(finite)),
+                    "max_grad_norm": np.max(np.where(np.isfinite(grads), grads, -np.inf), 0),
+                    "median_grad_norm": (
+                        float(np.nanmedian(finite)) if np.isfinite(finite).any() else np.nan
+                    ),
                     "clipped_fraction": float(np.mean(grads > config.max_grad_norm)),
                     "seconds": runs.seconds,
                 }
