@@ -8,8 +8,15 @@ is: minus the mean, over the standard deviation, of every training pixel (two sc
 ``standardize=False`` feeds pixel / 16 in [0, 1] instead). A recurrent net reads the
 sequence and a linear classifier on its last hidden state predicts the digit (chance
 10%): ``jaxrnn.models.SequenceClassifier(cell, 10, pooling="last")``, trained with Adam
-after global-norm clipping through ``jaxrnn.training.fit``, several seeds vmapped in one
-program. Every model gets the same data, learning rate and clipping.
+after global-norm clipping through ``experiments._trainer.train_seeds``, several seeds
+vmapped in one program. Every model gets the same data, learning rate and clipping.
+
+Baselines, fitted in the same run on the same split and the same (standardised,
+permuted) inputs, flattened to 64 features: scikit-learn's ``LogisticRegression``
+(multinomial, C = 1), a one-hidden-layer ``MLPClassifier`` (64 ReLU units, fixed
+``random_state``) and the majority-class predictor. On 8x8 digits the flat classifiers
+win: they see all 64 pixels at once, and the pixel order, which the recurrent nets must
+carry across up to 64 steps, is nothing to them (their losses do not depend on it).
 
 Cells: LSTM (forget bias 1), GRU, IRNN (ReLU, :math:`W_{hh} = I`,
 :math:`W_{xh} \sim \mathcal{N}(0, 0.001^2)`, zero bias, Le et al.) and the tanh RNN
@@ -63,7 +70,7 @@ BASELINES = {"logistic": "logistic regression", "mlp": "MLP", "majority": "major
 CALIBRATION_SEEDS = (0, 1, 2, 3, 4, 5)
 # Frozen thresholds; the calibration behind them is in Config's docstring.
 IRNN_MIN_OVER_MAJORITY = {"plain": 3.5, "permuted": 1.5}  # worst seed, IRNN / majority class
-PERMUTATION_SENSITIVE = ("lstm", "gru")  # models whose permutation cost is claimed
+PERMUTATION_SENSITIVE = ("gru",)  # models whose permutation cost is claimed (LSTM: Config)
 MIN_PERMUTATION_COST = 0.02  # seed mean of plain - permuted accuracy, minus logistic's
 
 
@@ -93,22 +100,71 @@ class Config:
 
         python -m experiments sequential_digits          # QUICK: 2 seeds, 0.5-1 min *
         python -m experiments sequential_digits --full   # FULL: h 64, 4 seeds, 900 steps, ~8 min *
+        python -m experiments sequential_digits --seeds=0,1,2,3,4,5   # calibration run
         python -m experiments sequential_digits --models=lstm,irnn --orders=permuted
 
     \* wall time on 2 cores shared with other jobs (load average 5-10), compile included.
 
-    Expected result (QUICK), the claims (worst seed of the config's seeds):
+    Expected result (QUICK), the claims, checked on the held-out seeds (100, 101;
+    thresholds chosen on ``CALIBRATION_SEEDS`` = 0..5), each against a baseline fitted
+    in the same run on the same split:
 
-    * LSTM, GRU and the tanh RNN reach >= 45% test accuracy (4.5x chance), plain and
-      permuted (measured 67-86% over seeds 0..5). At T = 64 the tanh RNN is *not* stuck
-      near 35% as on T = 784 MNIST: with jaxrnn's orthogonal recurrent init it keeps up
-      with the gated cells on this budget (plain 69-80%, permuted 73-78%, against LSTM
-      76-86% / 67-79%, GRU 76-83% / 68-74%).
-    * the IRNN (Le et al.'s init) learns, more slowly and less reliably than the others:
-      >= 35% plain and >= 15% permuted (measured 47-61% plain, 19-58% permuted over 18
-      seeds; QUICK itself: .517 .511 / .364 .350). Its units die: after 300 steps
-      72-88% of them end at 0 on every test image (4 seeds), and the permuted task has
-      a tail of poor seeds (one of 18 at 19%, one at 26%).
+    * **The recurrent nets do not beat logistic regression on 8x8 digits.** Logistic
+      regression scores .969 (plain and permuted: its loss does not see the pixel order),
+      the MLP .978, the majority class .100; the best recurrent seed at this budget is
+      .856 (LSTM, plain). So no claim says an RNN wins. What is claimed:
+    * LSTM, GRU and the tanh RNN come within ``learner_max_gap`` = 0.35 of logistic
+      regression's test accuracy on their worst seed, plain and permuted (accuracy >=
+      .62, six times chance): ``versus(..., relative=False, reduce="min")``. A model at
+      chance (.10) or the majority-class predictor is .87 short and fails.
+    * the IRNN (Le et al.'s init) learns: its worst seed is >= 3.5x (plain) and >= 1.5x
+      (permuted) the majority-class predictor's accuracy (.100 on the stratified split;
+      the former absolute thresholds .35 / .15). It is far behind the others and behind
+      logistic regression, which is not claimed away: its units die (after 300 steps
+      72-88% end at 0 on every test image, 4 seeds) and the permuted task has a tail of
+      poor seeds.
+    * the permuted order costs the GRU accuracy while it costs logistic regression
+      nothing: the seed mean of (plain - permuted) GRU accuracy exceeds logistic
+      regression's (plain - permuted), 0 here, by >= ``MIN_PERMUTATION_COST`` = 0.02. A
+      model that ignored the order (or a flat classifier) has cost 0 and fails. The tanh
+      RNN has no such cost at T = 64 (calibration mean -.002) and is not claimed; see
+      below for the LSTM.
+    * Not claimed: the published sequential-MNIST order (IRNN and LSTM above the tanh
+      RNN; T = 784). At T = 64 the tanh RNN with jaxrnn's orthogonal recurrent init is
+      not stuck near 35% and keeps up with the gated cells; that order belongs to the
+      pixel-MNIST experiment.
+
+    Calibration (this code, ``_trainer.train_seeds``; hidden 32, 300 steps of 64, lr
+    1e-2, clip 1, standardised pixels, split seed 0, permutation seed 0; seeds 0..5
+    vmapped together; test accuracy): plain LSTM .764 .836 .856 .814 .767 .806, GRU .747
+    .786 .819 .753 .814 .783, IRNN .508 .467 .575 .436 .531 .586, tanh .772 .711 .731
+    .703 .775 .753; permuted LSTM .761 .733 .711 .717 .739 .686, GRU .667 .711 .736 .686
+    .683 .722, IRNN .433 .392 .411 .250 .467 .439, tanh .736 .714 .767 .719 .711 .811.
+    Logistic regression .969 / .969, MLP .978 / .978, majority .100 / .100. Worst learner
+    gap to logistic regression -.303 (GRU permuted): threshold 0.35 (4.7 points of
+    margin, about two per-seed standard deviations). IRNN worst 4.36x / 2.50x majority:
+    thresholds 3.5x / 1.5x. Permutation cost, seed mean (worst seed): GRU .083 (.061),
+    LSTM .082 (.003), tanh -.002, IRNN .119: threshold 0.02.
+
+    Held-out check (seeds 100, 101; measured under load): plain LSTM .744 .767, GRU .789
+    .814, IRNN .644 .522, tanh .750 .647; permuted LSTM .742 .764, GRU .758 .756, IRNN
+    .517 .317, tanh .772 .789; logistic .969, MLP .978, majority .100. Worst learner gap
+    -.322 (tanh plain, 2.8 points inside), IRNN 5.2x / 3.2x, GRU permutation cost .044.
+    **The LSTM was in the permutation-cost claim as calibrated** (mean .082 on seeds
+    0..5) **and failed it on the held-out seeds**: cost .003 and .003 (.744/.742,
+    .767/.764). Withdrawn from the claim, not loosened: the LSTM's permutation cost at
+    this budget depends on the seed (one calibration seed of six also measured .003), so
+    a two-seed mean cannot carry it; its cost is reported in the table, not claimed.
+
+    FULL (hidden 64, lr 3e-3, 900 steps, seeds 100..103): ``learner_max_gap`` = 0.25.
+    Chosen on the former FULL calibration (seeds 0..3, the same recipe through
+    ``training.fit``): plain LSTM .87-.92, GRU .88-.89, IRNN .61-.75, tanh .85-.95;
+    permuted LSTM .81-.85, GRU .79-.81, IRNN .37-.58, tanh .90-.92 (worst learner gap to
+    logistic regression's .969: -.18). There too every recurrent net stays below logistic
+    regression and **the plain tanh RNN is the best recurrent net in the permuted order
+    and level with the LSTM in the plain one**: the reverse of the published order,
+    reported, not claimed. The FULL held-out run was not made when these thresholds were
+    written (about 8 min alone, far longer on the shared machine).
 
     Root cause of the former non-reproduction (raw pixels / 16 in [0, 1],
     ``standardize=False``): the IRNN stayed at chance, loss flat at ln 10. At
@@ -133,7 +189,7 @@ class Config:
     a hand-written ``lax.scan`` IRNN gives the same logits (1e-8) and gradients (1e-7
     relative).
 
-    Calibration, before freezing (hidden 32, 300 steps of 64, lr 1e-2, clip 1,
+    Former calibration (before the baselines; hidden 32, 300 steps of 64, lr 1e-2, clip 1,
     standardised pixels, split seed 0, permutation seed 0; test accuracy):
 
     * seeds 0..5 (vmapped together; per-seed numbers move a little with the number of
@@ -151,9 +207,10 @@ class Config:
       .37-.58, tanh .90-.92 (460 s). IRNN alone, seeds 0..7: plain .69-.78, permuted
       .40-.63 (per-seed numbers move with the number of seeds vmapped together: the
       IRNN amplifies the rounding differences).
-    * Frozen: 45% for the learners (worst of 36 learner runs .667, 22 points of
-      margin); IRNN 35% plain (worst of 18 .469, 12 points), 15% permuted (worst of 18
-      .194, 4 points; 3 binomial standard deviations above chance on 360 test images).
+    * Then frozen (absolute, no baseline; replaced by the claims above): 45% for the
+      learners (worst of 36 learner runs .667); IRNN 35% plain (worst of 18 .469), 15%
+      permuted (worst of 18 .194; 3 binomial standard deviations above chance on 360
+      test images).
       Before standardisation (seeds 0, 1, raw pixels) the learners measured 57-82% and
       the IRNN 10.0-10.3%.
 
@@ -171,8 +228,13 @@ class Config:
       models: any of ``lstm``, ``gru``, ``irnn``, ``tanh``.
       orders: any of ``plain``, ``permuted``.
       seeds: one initialisation and data order per seed, trained together (vmapped);
-        claims take the worst seed.
+        the defaults are held out from ``CALIBRATION_SEEDS``.
       log_every: training-loss logging period (the loss figure).
+      mlp_hidden: hidden units of the MLP baseline.
+      mlp_max_iter: the MLP baseline's epochs at most.
+      mlp_seed: the MLP baseline's ``random_state``.
+      learner_max_gap: LSTM, GRU and tanh RNN claims: worst-seed test accuracy at least
+        logistic regression's minus this (0.35 QUICK, 0.25 FULL; calibration above).
     """
 
     hidden: int = 32
@@ -216,7 +278,7 @@ class Config:
 
 QUICK = Config()
 FULL = Config(
-    hidden=64, steps=900, learning_rate=3e-3, seeds=(100, 101, 102, 103), learner_max_gap=0.2
+    hidden=64, steps=900, learning_rate=3e-3, seeds=(100, 101, 102, 103), learner_max_gap=0.25
 )
 
 
