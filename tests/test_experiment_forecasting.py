@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from experiments import _harness, forecasting
+from experiments import _harness, _trainer, forecasting
 
 # The default series is matplotlib's sample data (the `experiments` extra).
 pytest.importorskip("matplotlib")
@@ -18,10 +18,25 @@ SMOKE = forecasting.Config(
     hidden_size=4,
     batch_size=8,
     num_steps=4,
-    seeds=(0, 1),
+    mlp_hidden_size=4,
+    boosting_leaf_nodes=(3, 7),
+    boosting_iterations=5,
+    seeds=(100, 101),
     eval_every=2,
     log_every=1,
 )
+
+
+def _nonlinear_windows(count, window=4, seed=0):
+    """Windows of i.i.d. normals and a noiseless nonlinear target: a threshold and a tanh.
+
+    ``y = x[-1] + 0.5 sign(x[-2]) + tanh(2 x[-3])``: no linear function of the window
+    fits it (its best linear fit leaves an RMSE of about 0.3).
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(count, window))
+    y = x[:, -1] + 0.5 * np.sign(x[:, -2]) + np.tanh(2 * x[:, -3])
+    return x, y
 
 
 def _write_series(tmp_path, values, name="series.npy"):
@@ -96,6 +111,90 @@ def test_naive_and_linear_baselines():
     assert forecasting.errors(prediction, targets)["rmse"] < 0.015
 
 
+def test_gradient_boosting_fits_a_noiseless_nonlinear_map():
+    x, y = _nonlinear_windows(4000)
+    x_new, y_new = _nonlinear_windows(1000, seed=1)
+    model = forecasting.fit_gradient_boosting(x, y, max_leaf_nodes=15, max_iter=200)
+    boosting = forecasting.errors(forecasting.boosting_forecast(model, x_new[..., None]), y_new)
+    coef = forecasting.fit_linear(x, y)
+    linear = forecasting.errors(forecasting.linear_forecast(coef, x_new), y_new)
+    assert linear["rmse"] > 0.25  # the map is not linear in the window
+    assert boosting["rmse"] < 0.1 and boosting["rmse"] < 0.3 * linear["rmse"]
+    # Fixed random_state, one thread: the same trees twice.
+    again = forecasting.fit_gradient_boosting(x, y, max_leaf_nodes=15, max_iter=200)
+    np.testing.assert_array_equal(again.predict(x_new), model.predict(x_new))
+
+
+def test_window_mlp_fits_a_noiseless_nonlinear_map():
+    x, y = _nonlinear_windows(3000)
+    x_new, y_new = _nonlinear_windows(1000, seed=1)
+    data = {"std": 1.0, "x_train": x[..., None].astype(np.float32), "y_train": y.astype(np.float32)}
+    for part in ("val", "test"):
+        data[f"x_{part}"], data[f"y_{part}"] = data["x_train"][:10], data["y_train"][:10]
+    data["x_test"], data["y_test"] = x_new[..., None].astype(np.float32), y_new.astype(np.float32)
+    config = forecasting.Config(window=4, batch_size=64, num_steps=600, seeds=(0, 1))
+    model = forecasting.WindowMLP(hidden_size=32, num_layers=2)
+    record = forecasting.train(config, data, model, _trainer.seed_keys(config.seeds), "test")
+    mlp = forecasting.errors(record["test_prediction"], y_new[None])
+    linear = forecasting.errors(
+        forecasting.linear_forecast(forecasting.fit_linear(x, y), x_new), y_new
+    )
+    assert record["test_prediction"].shape == (2, 1000)
+    assert np.all(mlp["rmse"] < 0.4 * linear["rmse"]), (mlp["rmse"], linear["rmse"])
+
+
+def _measured(lstm_rmse, naive=1.0, linear=0.75, boosting=0.53, mlp=(0.6, 0.61, 0.62)):
+    """A ``measure`` record with given test RMSEs; validation ranks boosting first."""
+    seeds = len(lstm_rmse)
+    test = {
+        "naive": {"rmse": naive},
+        "linear": {"rmse": linear},
+        "boosting": {"rmse": boosting},
+        "mlp": {"rmse": np.asarray(mlp[:seeds])},
+        "lstm": {"rmse": np.asarray(lstm_rmse, np.float64)},
+    }
+    val = {"boosting": {"rmse": 0.5}, "mlp": {"rmse": np.full(seeds, 0.6)}}
+    measured = {"test": test, "val": val}
+    measured["nonlinear"] = forecasting.best_nonlinear(measured)
+    return measured
+
+
+def test_best_nonlinear_is_chosen_on_validation_not_test():
+    measured = _measured([0.5, 0.5, 0.5], boosting=0.9)  # worse on test, better on val
+    assert measured["nonlinear"] == "boosting"
+    measured["val"]["mlp"]["rmse"] = np.full(3, 0.4)
+    assert forecasting.best_nonlinear(measured) == "mlp"
+
+
+@pytest.mark.parametrize("config", [forecasting.QUICK, forecasting.FULL], ids=["quick", "full"])
+def test_claims_fail_when_the_lstm_is_replaced_by_a_baseline(config):
+    seeds = len(config.seeds)
+    # The LSTM's forecasts replaced by persistence or the linear AR: every claim fails
+    # (the nonlinear one too: both lose to boosting by more than the allowed ratio).
+    for method in ("naive", "linear"):
+        measured = _measured([0.0] * seeds)
+        measured["test"]["lstm"]["rmse"] = np.full(seeds, measured["test"][method]["rmse"])
+        claims = forecasting._claims(config, measured)
+        assert not any(claim.passed for claim in claims), method
+        assert [c.baseline for c in claims] == ["linear AR(32)", "gradient boosting"]
+    # Just past the allowed ratio to the nonlinear model (one seed for the worst-seed
+    # claim, the mean for the mean claim) fails that claim.
+    for factor, passed in ((1.01, False), (0.99, True)):
+        edge = 0.53 * config.max_ratio_to_nonlinear * factor
+        rmse = [0.3] * (seeds - 1) + [edge] if config.nonlinear_reduce == "max" else [edge] * seeds
+        assert forecasting._claims(config, _measured(rmse))[1].passed is passed
+    # A model ahead of every baseline passes them all.
+    ahead = forecasting._claims(config, _measured([0.3] * seeds))
+    assert all(claim.passed for claim in ahead)
+    assert ahead[1].baseline_value == pytest.approx(0.53)
+    assert ahead[1].interval[0] <= ahead[1].mean <= ahead[1].interval[1]
+
+
+def test_default_seeds_are_held_out():
+    for config in (forecasting.QUICK, forecasting.FULL):
+        assert _harness.held_out(config.seeds, forecasting.CALIBRATION_SEEDS)
+
+
 def test_errors_rmse_mae_in_series_units():
     got = forecasting.errors(np.array([1.0, 3.0]), np.array([0.0, 0.0]), scale=2.0)
     assert got["rmse"] == pytest.approx(2 * math.sqrt(5)) and got["mae"] == pytest.approx(4.0)
@@ -143,22 +242,32 @@ def test_config_rejects_wrong_types_and_values():
         forecasting.Config(horizon=0)
     with pytest.raises(ValueError, match=r"`val_fraction` \+ `test_fraction` < 1"):
         forecasting.Config(val_fraction=0.5, test_fraction=0.5)
+    with pytest.raises(ValueError, match="`boosting_leaf_nodes`"):
+        forecasting.Config(boosting_leaf_nodes=(1,))
+    with pytest.raises(ValueError, match="`nonlinear_reduce` 'max' or 'mean'"):
+        forecasting.Config(nonlinear_reduce="min")
+    with pytest.raises(ValueError, match="`mlp_hidden_size` >= 1"):
+        forecasting.Config(mlp_hidden_size=0)
     assert _harness.parse_overrides(forecasting.QUICK, ["--path=x.csv"]).path == "x.csv"
 
 
 def test_smoke_run_writes_results_and_figures(tmp_path):
     result = forecasting.run(SMOKE)
     assert result.name == "forecasting" and result.seeds == SMOKE.seeds
-    assert len(result.claims) == 2
+    assert len(result.claims) == 2 and result.held_out
     assert all(math.isfinite(claim.measured) for claim in result.claims)
+    assert all(claim.baseline and math.isfinite(claim.baseline_value) for claim in result.claims)
     test = result.metrics["test"]
     assert test["lstm"]["rmse"].shape == (2,) and np.ndim(test["naive"]["rmse"]) == 0
+    assert test["mlp"]["rmse"].shape == (2,) and np.ndim(test["boosting"]["rmse"]) == 0
+    assert result.metrics["boosting"]["chosen"] in SMOKE.boosting_leaf_nodes
     assert result.metrics["training"]["loss"].shape == (SMOKE.num_steps, 2)
     assert result.metrics["training"]["val_rmse"].shape == (2, 2)  # steps 2 and 4
     run_dir = _harness.save(result, tmp_path)
     record = json.loads((run_dir / "results.json").read_text())
     assert record["config"] == json.loads(json.dumps(dataclasses.asdict(SMOKE)))
     assert record["metrics"]["series"] == forecasting.SAMPLE_FILE
-    assert len(record["claims"]) == 2
+    assert len(record["claims"]) == 2 and record["held_out"]
+    assert record["calibration_seeds"] == list(forecasting.CALIBRATION_SEEDS)
     for stem in ("forecast", "training"):
         assert (run_dir / f"{stem}.png").stat().st_size > 0
