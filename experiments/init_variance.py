@@ -1,4 +1,4 @@
-r"""Seed article 002 in numbers: how the initialiser sets the variance in a deep MLP.
+r"""Glorot & Bengio (2010) and He et al. (2015) in numbers: init variance in a deep MLP.
 
 A stack of ``depth`` square dense layers without biases, :math:`h_l = a_{l-1} W_l`,
 :math:`a_l = \phi(h_l)`, :math:`a_0 = x \sim \mathcal{N}(0, I)`, run forward and backward
@@ -34,6 +34,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from experiments import _harness
+from experiments.gradient_flow import theory_claim
 from jaxrnn import diagnostics, initializers
 
 NAME = "init_variance"
@@ -48,7 +49,9 @@ INITIALIZERS = {
 }
 NONLINEARITIES = {"tanh": jnp.tanh, "relu": jax.nn.relu}
 
-# Frozen thresholds; the calibration behind them is in Config's docstring.
+# Frozen thresholds, chosen on CALIBRATION_SEEDS (see Config's docstring); the default
+# seeds are held out.
+CALIBRATION_SEEDS = tuple(range(200))
 HE_BAND = (0.5, 2.0)
 LECUN_MARGIN_LOG2 = 5.0
 TANH_STANDARD_FACTOR = 4.0
@@ -61,21 +64,37 @@ class Config:
     Command line::
 
         python -m experiments init_variance          # QUICK: 10 seeds, ~20 s on 2 cores
+        python -m experiments init_variance --seeds=0,1,2,3,4,5,6,7,8,9  # calibration
         python -m experiments init_variance --full   # FULL: 40 seeds, batch 1024, ~2.5 min
         python -m experiments init_variance --depth=30 --initializers=he,lecun
 
-    Expected result (depth 50, width 256), the claims:
+    Expected result (depth 50, width 256), the claims, each a measured ratio against its
+    theoretical value (the claim's baseline) with the 95% t interval of its mean over
+    seeds:
 
-    * ReLU + He: the second moment averaged over seeds stays within [0.5, 2] of layer 1,
-      forward and backward. A single network does not: at width 256 its log2 ratio
-      scatters with sd ~1.2 (finite-width fluctuation), so the claim is about the
-      ensemble, as in He et al.'s derivation.
-    * ReLU + LeCun (1/fan_in): halves per layer, log2 ratio -49 ± 5 for every seed.
-    * tanh + standard: ratio <= 4 * 3^-49 ≈ 1.6e-23 for every seed (measured ~2^-78.6).
+    * ReLU + He: the second moment averaged over seeds stays within [0.5, 2] of layer 1
+      (theory: 1), forward and backward. A single network does not: at width 256 its
+      log2 ratio scatters with sd ~1.2 (finite-width fluctuation), so the claim is about
+      the ensemble, as in He et al.'s derivation. The interval is that of the mean of
+      the per-seed ratios (about the pooled ratio, since E[h_1²] hardly varies).
+    * ReLU + LeCun (1/fan_in): halves per layer, log2 ratio within 5 of -49 for every
+      seed. With shared keys LeCun = He / sqrt(2), so this is exactly He's per-seed
+      log2 ratio within 5 of 0: a check of the finite-width spread, not a second law.
+    * tanh + standard: log2 ratio at most log2 4 = 2 above the linear regime's
+      -49 log2 3 = -77.66, every seed (measured ~ -78.6). |tanh x| <= |x| and
+      n Var[W] = 1/3 make 3^-49 an upper bound in expectation, so the claim can fail
+      only through the initializer's scale or a finite-width fluctuation.
+    * Held out (QUICK, seeds 1000..1009, measured after freezing): He forward pooled
+      0.547 (mean per-seed ratio 0.547 [0.307, 0.787]: low, outside the 20 calibration
+      groups' pooled range [0.68, 1.89], and the interval excludes 1), backward 0.707
+      [0.368, 1.050]; LeCun worst 2.8 log2 off, mean -1.15 [-1.85, -0.44]; tanh +
+      standard worst 0.78 log2 below the linear theory, mean -1.00 [-1.14, -0.85].
 
-    Calibration, done before the thresholds were frozen (depth 50, width 256, float64;
-    batch 256 and 1024 agree to 0.1 log2: the spread comes from the weights, not the
-    inputs). Log2 of E[h_50²]/E[h_1²]:
+    Calibration, done before the thresholds were frozen, on ``CALIBRATION_SEEDS`` =
+    0..199 (depth 50, width 256, float64; batch 256 and 1024 agree to 0.1 log2: the
+    spread comes from the weights, not the inputs; the defaults, 1000.., are held out).
+    ``--seeds=0,...,9`` gives He pooled 1.03 (per-seed mean 1.03 [0.18, 1.89]) forward,
+    1.43 [0.41, 2.47] backward. Log2 of E[h_50²]/E[h_1²]:
 
     * seeds 0..9: He+ReLU per seed in [-2.19, 1.78] (pooled over the ten: +0.05 forward,
       +0.52 backward); LeCun+ReLU in [-51.19, -47.22]; standard+tanh in [-79.37, -77.97].
@@ -97,7 +116,7 @@ class Config:
       width: units per layer (square kernels, fan_in = fan_out = width).
       batch: Gaussian inputs per seed.
       seeds: one network (weights, inputs, r) per seed; claims take the worst seed or
-        pool over seeds.
+        pool over seeds. The defaults are held out from ``CALIBRATION_SEEDS``.
       nonlinearities: any of ``tanh``, ``relu``.
       initializers: any of ``normal_0.01``, ``standard``, ``glorot``, ``he``, ``lecun``.
     """
@@ -105,7 +124,7 @@ class Config:
     depth: int = 50
     width: int = 256
     batch: int = 256
-    seeds: tuple[int, ...] = tuple(range(10))
+    seeds: tuple[int, ...] = tuple(range(1000, 1010))
     nonlinearities: tuple[str, ...] = ("tanh", "relu")
     initializers: tuple[str, ...] = ("normal_0.01", "standard", "glorot", "he", "lecun")
 
@@ -126,7 +145,7 @@ class Config:
 
 
 QUICK = Config()
-FULL = Config(batch=1024, seeds=tuple(range(40)))
+FULL = Config(batch=1024, seeds=tuple(range(1000, 1040)))
 
 
 @functools.partial(jax.jit, static_argnames=("name", "depth", "width"))
@@ -196,26 +215,58 @@ def _ratios(moments: dict[str, np.ndarray]) -> dict[str, object]:
 CLAIM_PAIRS = (("relu", "he"), ("relu", "lecun"), ("tanh", "standard"))
 
 
+def _ensemble_claim(name: str, pooled_log2: float, per_seed_log2: np.ndarray) -> _harness.Claim:
+    """The pooled ratio in ``HE_BAND`` around He's 1, with the per-seed ratios' interval."""
+    claim = _harness.versus(
+        name, 2.0**per_seed_log2, "theory: 1 (He et al. 2015)", 1.0, low=HE_BAND[0],
+        high=HE_BAND[1], reduce="mean",
+    )  # fmt: skip
+    pooled = 2.0**pooled_log2
+    return dataclasses.replace(
+        claim,
+        measured=pooled,
+        expected=f"pooled ratio in [{HE_BAND[0]:g}, {HE_BAND[1]:g}] (interval: per-seed mean)",
+        passed=bool(HE_BAND[0] <= pooled <= HE_BAND[1]),
+        margin=min(pooled - HE_BAND[0], HE_BAND[1] - pooled) if np.isfinite(pooled) else -np.inf,
+    )
+
+
 def _claims(config: Config, ratios: dict) -> list[_harness.Claim]:
+    """Measured ratios against theory: He's 1, LeCun's 2^-(L-1), the linear 3^-(L-1)."""
     steps, depth = config.depth - 1, config.depth
     claims = []
     if ("relu", "he") in ratios:
         he = ratios["relu", "he"]
         name = f"ReLU + He: E[h_{depth}²]/E[h_1²], pooled over {len(config.seeds)} seeds"
-        claims.append(_harness.within(name, 2 ** he["forward_pooled"], *HE_BAND))
+        claims.append(_ensemble_claim(name, he["forward_pooled"], he["forward"]))
         name = f"ReLU + He backward: E[g_1²]/E[g_{depth}²], pooled over seeds"
-        claims.append(_harness.within(name, 2 ** he["backward_pooled"], *HE_BAND))
+        claims.append(_ensemble_claim(name, he["backward_pooled"], he["backward"]))
     if ("relu", "lecun") in ratios:
-        per_seed = ratios["relu", "lecun"]["forward"]
-        worst = per_seed[np.argmax(np.abs(per_seed + steps))]
-        low, high = -steps - LECUN_MARGIN_LOG2, -steps + LECUN_MARGIN_LOG2
-        name = f"ReLU + LeCun: log2 E[h_{depth}²]/E[h_1²] ≈ -{steps}, worst seed"
-        claims.append(_harness.within(name, worst, low, high))
+        name = f"ReLU + LeCun: log2 E[h_{depth}²]/E[h_1²] - (-{steps}), every seed"
+        claims.append(
+            theory_claim(
+                name,
+                ratios["relu", "lecun"]["forward"],
+                f"theory: -{steps}, halving per layer (He et al. 2015)",
+                -float(steps),
+                LECUN_MARGIN_LOG2,
+            )
+        )
     if ("tanh", "standard") in ratios:
-        worst = 2 ** np.max(ratios["tanh", "standard"]["forward"])
-        bound = TANH_STANDARD_FACTOR * 3.0**-steps
-        name = f"tanh + standard: E[h_{depth}²]/E[h_1²] collapses (≤ 4·3^-{steps}), worst seed"
-        claims.append(_harness.within(name, worst, high=bound))
+        name = (
+            f"tanh + standard: log2 E[h_{depth}²]/E[h_1²] collapses, at most "
+            f"log2 {TANH_STANDARD_FACTOR:g} above 3^-{steps} (worst seed)"
+        )
+        claims.append(
+            _harness.versus(
+                name,
+                ratios["tanh", "standard"]["forward"],
+                f"linear-regime theory: log2 3^-{steps} (Glorot & Bengio 2010)",
+                -steps * np.log2(3.0),
+                high=float(np.log2(TANH_STANDARD_FACTOR)),
+                relative=False,
+            )
+        )
     return claims
 
 
@@ -327,6 +378,7 @@ def run(config: Config = QUICK) -> _harness.Result:
         summary=summary,
         table=_table(config, ratios),
         figures={"variance": _figure(config, moments)},
+        calibration_seeds=CALIBRATION_SEEDS,
     )
 
 

@@ -269,3 +269,138 @@ def test_init_variance_skips_claims_it_cannot_check():
     assert len(result.claims) == 2
     assert all(claim.name.startswith("ReLU + He") for claim in result.claims)
     assert "not checked (not in this config): relu + lecun, tanh + standard" in result.summary
+
+
+def test_init_variance_claims_fail_for_the_wrong_initialiser(tiny_result):
+    # The absent effect: He's ratios replaced by LeCun's (halving per layer) and the
+    # standard tanh net's by He's (no collapse): every claim against theory fails.
+    ratios = {key: value for key, value in tiny_result.metrics["log2_ratio"]["relu"].items()}
+    wrong = {
+        ("relu", "he"): ratios["lecun"],
+        ("relu", "lecun"): ratios["he"],
+        ("tanh", "standard"): tiny_result.metrics["log2_ratio"]["tanh"]["he"],
+    }
+    claims = init_variance._claims(TINY, wrong)
+    assert len(claims) == 4 and not any(claim.passed for claim in claims)
+    right = init_variance._claims(
+        TINY, {key: tiny_result.metrics["log2_ratio"][key[0]][key[1]] for key in wrong}
+    )
+    assert all(claim.baseline.startswith(("theory", "linear-regime theory")) for claim in right)
+    np.testing.assert_allclose(right[3].baseline_value, -(TINY.depth - 1) * np.log2(3.0))
+    assert tiny_result.calibration_seeds == init_variance.CALIBRATION_SEEDS
+    assert _harness.held_out(init_variance.QUICK.seeds, init_variance.CALIBRATION_SEEDS)
+    assert _harness.held_out(init_variance.FULL.seeds, init_variance.CALIBRATION_SEEDS)
+
+
+# ---------------------------------------------------------------------------------------
+# versus, t_interval, held_out, the report's columns and the shared trainer.
+# ---------------------------------------------------------------------------------------
+
+
+def test_t_interval_against_a_hand_computation():
+    # mean 2, sd 1 (ddof 1), n = 3: half-width t_{0.975, 2} / sqrt(3) = 4.302653 / 1.732051.
+    mean, low, high = _harness.t_interval([1.0, 2.0, 3.0])
+    half = 4.302652729911275 / math.sqrt(3)
+    np.testing.assert_allclose([mean, low, high], [2.0, 2.0 - half, 2.0 + half], rtol=1e-9)
+    assert math.isnan(_harness.t_interval([1.0])[1])
+    assert math.isnan(_harness.t_interval([1.0, math.nan])[2])
+    with pytest.raises(ValueError, match="at least one value"):
+        _harness.t_interval([])
+
+
+def test_versus_statistic_interval_and_bounds():
+    claim = _harness.versus("m", [1.0, 2.0, 3.0], "b", 2.0, high=2.0)  # ratios .5, 1, 1.5
+    assert claim.passed and claim.measured == 1.5 and claim.baseline == "b"
+    assert claim.baseline_value == 2.0 and claim.mean == 1.0
+    half = 4.302652729911275 * 0.5 / math.sqrt(3)
+    np.testing.assert_allclose(claim.interval, (1.0 - half, 1.0 + half), rtol=1e-9)
+    np.testing.assert_allclose(claim.margin, 0.5)
+    assert claim.expected == "max over seeds of model / baseline <= 2"
+    # Per-seed baselines, a difference, the best seed.
+    claim = _harness.versus("m", [3.0, 5.0], "b", [1.0, 1.0], low=2.5, reduce="min", relative=False)
+    assert claim.measured == 2.0 and not claim.passed and claim.margin == -0.5
+    assert _harness.versus("m", [1.0, 3.0], "b", 1.0, reduce="median").measured == 2.0
+    with pytest.raises(ValueError, match="reduce"):
+        _harness.versus("m", [1.0], "b", 1.0, reduce="worst")
+
+
+def test_versus_fails_for_a_nan_or_a_zero_baseline():
+    claim = _harness.versus("m", [1.0, math.nan], "b", 1.0, high=10.0)
+    assert not claim.passed and math.isnan(claim.measured) and claim.margin == -math.inf
+    assert not _harness.versus("m", [1.0], "b", 0.0, high=10.0).passed  # 1 / 0 = inf
+
+
+def test_held_out():
+    assert _harness.held_out((100, 101), (0, 1, 2))
+    assert not _harness.held_out((2, 100), (0, 1, 2))
+    assert _harness.held_out((0,), ())
+
+
+def test_report_has_baseline_interval_and_margin_columns(tmp_path):
+    claims = [
+        _harness.versus("beats the baseline", [0.5, 0.6], "constant predictor", 1.0, high=0.9),
+        _harness.within("a law", 1.0, 0.5, 2.0),
+    ]
+    result = _harness.Result("fake", _Config(), (0,), {}, claims, "Fake.", calibration_seeds=(0,))
+    run_dir = _harness.save(result, tmp_path)
+    report = _harness.write_report([(result, run_dir)], tmp_path).read_text()
+    assert "| claim | baseline (same run) | measured | expected | mean [95% CI] | margin " in report
+    row = next(line for line in report.splitlines() if line.startswith("| beats the baseline"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[1] == "constant predictor = 1" and cells[2] == "0.6"
+    assert cells[4].startswith("0.55 [") and cells[5] == "0.3" and cells[6] == "PASS"
+    row = next(line for line in report.splitlines() if line.startswith("| a law"))
+    assert [cell.strip() for cell in row.strip("|").split("|")][1] == "-"
+    assert "Calibration run: seeds [0] overlap the calibration seeds [0]" in report
+    record = json.loads((run_dir / "results.json").read_text())
+    assert record["held_out"] is False and record["calibration_seeds"] == [0]
+
+
+def test_stack_batches_shape_and_per_seed_order():
+    from experiments import _trainer
+    from jaxrnn import training
+
+    arrays = {"x": np.arange(10.0).reshape(10, 1), "y": np.arange(10)}
+    batch = _trainer.stack_batches(arrays, 4, (3, 7))
+    first = batch(0)
+    assert first["x"].shape == (2, 4, 1) and first["y"].shape == (2, 4)
+    for row, seed in enumerate((3, 7)):
+        alone = training.array_batches(arrays, 4, seed)(0)
+        np.testing.assert_array_equal(first["y"][row], alone["y"])
+    np.testing.assert_array_equal(first["x"][..., 0], first["y"])  # rows stay paired
+    np.testing.assert_array_equal(batch(1)["y"], batch(1)["y"])
+
+
+def test_train_seeds_on_a_tiny_linear_model():
+    import optax
+
+    from experiments import _trainer
+
+    x = np.linspace(-1.0, 1.0, 16, dtype=np.float32).reshape(16, 1)
+    arrays = {"x": x, "y": 3.0 * x}
+    seeds = (0, 1, 2)
+
+    def loss_fn(params, batch, rng):
+        del rng
+        return jnp.mean((batch["x"] * params["w"] - batch["y"]) ** 2)
+
+    runs = _trainer.train_seeds(
+        lambda key: {"w": jax.random.normal(key, ())},
+        loss_fn,
+        optax.sgd(0.5),
+        _trainer.stack_batches(arrays, 8, seeds),
+        _trainer.seed_keys(seeds),
+        num_steps=30,
+        eval_fn=lambda params: {"w": params["w"]},
+        log_every=5,
+        progress=False,
+    )
+    assert runs.loss.shape == (6, 3) and runs.steps.tolist() == [5, 10, 15, 20, 25, 30]
+    assert np.all(runs.loss[-1] < runs.loss[0])
+    np.testing.assert_allclose(runs.final["w"], 3.0, atol=1e-2)
+    assert runs.final["w"].shape == (3,) and runs.seconds > 0
+    # Different seeds start differently; the same seed reproduces.
+    keys = _trainer.seed_keys(seeds)
+    assert not np.array_equal(jax.random.key_data(keys[0]), jax.random.key_data(keys[1]))
+    again = _trainer.seed_keys((0,), 5)
+    assert not np.array_equal(jax.random.key_data(again[0]), jax.random.key_data(keys[0]))
