@@ -11,6 +11,7 @@ one ``array_batches`` stream per seed, and ``train_seeds`` runs the loop.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -89,6 +90,26 @@ class SeedRuns:
         return self.curves["loss"]
 
 
+@functools.lru_cache(maxsize=32)
+def _programs(init, loss_fn, optimizer, num_seeds: int, shared_batch: bool):
+    """The jitted ``create`` and ``step``, built once per (init, loss, optimizer, seeds).
+
+    Cached on the objects' identity, so that two runs of one model (e.g. two input
+    orders of the same shape) share one compilation.
+    """
+
+    @jax.jit
+    @jax.vmap
+    def create(key):
+        init_key, rng_key = jax.random.split(key)
+        return training.TrainState.create(init(init_key), optimizer, rng_key)
+
+    step = training.make_train_step(
+        loss_fn, optimizer, num_seeds=num_seeds, shared_batch=shared_batch
+    )
+    return create, step
+
+
 def train_seeds(
     init: Callable[[jax.Array], Any],
     loss_fn: Callable[..., Any],
@@ -127,18 +148,12 @@ def train_seeds(
 
     Returns:
       The curves, the final evaluation and the final state.
+
+    The jitted programs are cached on ``(init, loss_fn, optimizer)`` by identity: pass
+    the same objects to reuse one compilation across calls of the same shapes.
     """
     start = time.perf_counter()
-
-    @jax.jit
-    @jax.vmap
-    def create(key):
-        init_key, rng_key = jax.random.split(key)
-        return training.TrainState.create(init(init_key), optimizer, rng_key)
-
-    step = training.make_train_step(
-        loss_fn, optimizer, num_seeds=len(keys), shared_batch=shared_batch
-    )
+    create, step = _programs(init, loss_fn, optimizer, len(keys), shared_batch)
     result = training.fit(
         create(keys),
         step,
