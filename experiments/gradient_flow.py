@@ -637,23 +637,11 @@ def run(config: Config = QUICK) -> _harness.Result:
             "growth_min": GROWTH_MIN,
         },
     }
-    return _harness.Result(
-        name=NAME,
-        config=config,
-        seeds=config.seeds,
-        metrics=metrics,
-        claims=claims,
-        summary=_summary(config, stats, skipped),
-        table=_table(config, stats),
-        figures={"gradient_norms": _figure(config, measured)},
-        calibration_seeds=CALIBRATION_SEEDS,
-    )
+    summary, table = _summary(config, stats, skipped), _table(config, stats)
+    figures = {"gradient_norms": _figure(config, measured)}
+    args = (NAME, config, config.seeds, metrics, claims, summary, table, figures)
+    return _harness.Result(*args, calibration_seeds=CALIBRATION_SEEDS)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m experiments.gradient_flow [--full] [--key=value ...]``."""
-    return _harness.module_main(NAME, __name__, argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+if __name__ == "__main__":  # python -m experiments.gradient_flow [--full] [--key=value]
+    raise SystemExit(_harness.module_main(NAME, __name__))

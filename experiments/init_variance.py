@@ -369,23 +369,11 @@ def run(config: Config = QUICK) -> _harness.Result:
     skipped = [f"{nl} + {name}" for nl, name in CLAIM_PAIRS if (nl, name) not in ratios]
     if skipped:
         summary += f" Claims not checked (not in this config): {', '.join(skipped)}."
-    return _harness.Result(
-        name=NAME,
-        config=config,
-        seeds=config.seeds,
-        metrics=metrics,
-        claims=_claims(config, ratios),
-        summary=summary,
-        table=_table(config, ratios),
-        figures={"variance": _figure(config, moments)},
-        calibration_seeds=CALIBRATION_SEEDS,
-    )
+    claims, table = _claims(config, ratios), _table(config, ratios)
+    figures = {"variance": _figure(config, moments)}
+    args = (NAME, config, config.seeds, metrics, claims, summary, table, figures)
+    return _harness.Result(*args, calibration_seeds=CALIBRATION_SEEDS)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m experiments.init_variance [--full] [--key=value ...]``."""
-    return _harness.module_main(NAME, __name__, argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+if __name__ == "__main__":  # python -m experiments.init_variance [--full] [--key=value]
+    raise SystemExit(_harness.module_main(NAME, __name__))

@@ -85,6 +85,11 @@ class Config:
       L = 3 <= -50 points for every seed (QUICK: 100% -> 1%, ~50% at L = 8; FULL:
       100% -> 22%).
 
+    Held out (seeds 100, 101, measured after freezing): exact match at L = 12 none .01
+    .01, Bahdanau .82 .86, Luong .94 .86; gap to no attention worst .805 (Bahdanau),
+    mean .83 [.54, 1.11] and .89 [.38, 1.40] (two seeds: wide intervals); band 3.81x
+    and 4.04x uniform (worst seed); no attention L = 12 minus L = 3 worst -.98.
+
     Calibration, before freezing, on ``CALIBRATION_SEEDS`` = 0..3 (QUICK settings, run
     through ``_trainer.train_seeds`` with the four seeds vmapped together,
     ``--seeds=0,1,2,3``); exact match at L = 12 per seed:
@@ -429,31 +434,23 @@ def _claims(
             skipped.append(f"{LABELS[attention]} claims")
             continue
         m, label = measured[attention], LABELS[attention]
+        against = [("memoryless predictor", "memoryless (unigram) predictor", unigram[-1])]
         if "none" in measured:
+            none = measured["none"]["exact"][:, -1]
+            against.insert(0, ("no-attention model", "no attention (same run, same seeds)", none))
+        for short, baseline, value in against:
+            threshold = ATTENTION_GAP_MIN if short.startswith("no") else ATTENTION_MIN_EXACT
             claims.append(
                 _harness.versus(
-                    f"{label}: exact match at length {longest} above the no-attention "
-                    "model's (per seed, worst seed)",
+                    f"{label}: exact match at length {longest} above the {short}'s (worst seed)",
                     m["exact"][:, -1],
-                    "no attention (same run, same seeds)",
-                    measured["none"]["exact"][:, -1],
-                    low=ATTENTION_GAP_MIN,
+                    baseline,
+                    value,
+                    low=threshold,
                     reduce="min",
                     relative=False,
                 )
             )
-        claims.append(
-            _harness.versus(
-                f"{label}: exact match at length {longest} above the memoryless "
-                "predictor's (worst seed)",
-                m["exact"][:, -1],
-                "memoryless (unigram) predictor",
-                unigram[-1],
-                low=ATTENTION_MIN_EXACT,
-                reduce="min",
-                relative=False,
-            )
-        )
         claims.append(
             _harness.versus(
                 f"{label}: anti-diagonal band mass at length {longest} over uniform "
@@ -603,23 +600,11 @@ def run(config: Config = QUICK) -> _harness.Result:
             "band_over_uniform_min": BAND_OVER_UNIFORM_MIN,
         },
     }
-    return _harness.Result(
-        name=NAME,
-        config=config,
-        seeds=config.seeds,
-        metrics=metrics,
-        claims=claims,
-        summary=_summary(config, measured, baselines, skipped),
-        table=_table(config, measured, baselines),
-        figures=figures,
-        calibration_seeds=CALIBRATION_SEEDS,
-    )
+    summary = _summary(config, measured, baselines, skipped)
+    table = _table(config, measured, baselines)
+    args = (NAME, config, config.seeds, metrics, claims, summary, table, figures)
+    return _harness.Result(*args, calibration_seeds=CALIBRATION_SEEDS)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m experiments.seq2seq_attention [--full] [--key=value ...]``."""
-    return _harness.module_main(NAME, __name__, argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+if __name__ == "__main__":  # python -m experiments.seq2seq_attention [--full] [--key=value]
+    raise SystemExit(_harness.module_main(NAME, __name__))
