@@ -82,41 +82,70 @@ BASELINE_RANDOM_STATE = 0  # gradient boosting's fixed seed
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    r"""Forecasting a neuron's membrane potential: LSTM vs naive and linear AR.
+    r"""Forecasting a neuron's membrane potential: LSTM vs AR, gradient boosting and an MLP.
 
     Command line::
 
-        python -m experiments forecasting          # QUICK: h = 2, 3 seeds, ~20 s *
-        python -m experiments forecasting --full   # FULL: 32 units, 2000 steps, 5 seeds
+        python -m experiments forecasting          # QUICK: h = 2, 3 held-out seeds
+        python -m experiments forecasting --full   # FULL: 64 units, 6000 steps, 5 seeds
+        python -m experiments forecasting --seeds=0,1,2,3,4,5,6,7,8,9   # calibration
         python -m experiments forecasting --horizon=1 --window=64
         python -m experiments forecasting --path=prices.csv --column=1
 
-    \* wall time on 2 cores shared with other jobs (load average ~5), compile included.
+    Expected result, on the test part (the last 20%, windows cut inside it), every
+    baseline fitted in the same run on the same windows:
 
-    Expected result (QUICK), the claims, on the test part (the last 20%, windows cut
-    inside it):
+    * QUICK (16 units, 1000 steps): the LSTM beats the least-squares AR(32) (0.755 x
+      naive): test RMSE <= 0.95 x the AR's on every seed. It **loses to gradient
+      boosting** on the same window (0.529 x naive) on every calibration seed, by 2-26%;
+      the claim against it is restated as a bounded loss, test RMSE <= 1.35 x boosting's
+      on every seed, which a model no better than the AR (1.43 x) or persistence
+      (1.89 x) fails, but which does not say that recurrence helps. The MLP trained
+      like the LSTM is level with it (LSTM / MLP 0.88-1.12).
+    * FULL (64 units, 6000 steps) carries the claim that recurrence helps: the LSTM's
+      test RMSE, mean over seeds, <= 0.97 x that of the best non-recurrent nonlinear
+      model (chosen on validation: gradient boosting), and <= 0.95 x the AR's on every
+      seed.
 
-    * the LSTM beats persistence: test RMSE <= 0.75 x the naive forecast's, worst seed
-      (measured 0.54..0.67);
-    * the LSTM beats the least-squares AR(32), which gets 0.755 x naive: test RMSE <=
-      the linear forecast's, worst seed (measured 0.72..0.88).
+    Calibration (seeds ``CALIBRATION_SEEDS`` = 0..9 for QUICK, 0..2 for FULL; window 32,
+    h = 2, batches of 64, Adam 1e-2 with cosine decay, clip 1, split 70/10/20): naive
+    test RMSE 0.0192, AR(32) 0.755 x naive; gradient boosting (200 trees, no early
+    stopping, ``random_state`` 0) validation RMSE 0.01186 / 0.01164 / 0.01220 at 7 / 15
+    / 31 leaves, so 15 (QUICK fits only that one; FULL keeps the choice on validation),
+    test 0.529 x naive; the 2x64 tanh MLP, validation 0.0144 (mean), so boosting is the
+    nonlinear baseline in both variants.
 
-    Calibration, before freezing (window 32, h = 2, 16 units, 1000 steps of 64, Adam
-    1e-2 with cosine decay, clip 1, split 70/10/20): naive test RMSE 0.0192, AR(32)
-    0.0145; LSTM / naive over seeds 0..9: .590 .625 .668 .540 .620 .587 .570 .583 .577
-    .570 (LSTM / AR .72-.88). Frozen: 0.75 x naive (0.08 above the worst of ten, about
-    twice the seed spread) and 1 x AR (the claim's own words; 0.12 above the worst).
-    Other settings, measured but not claimed (LSTM / naive, seeds 0..4 or 0..9):
+    * QUICK, LSTM / naive over seeds 0..9: .590 .625 .668 .540 .620 .587 .570 .583 .577
+      .570 (MLP .579-.646). LSTM / AR .715-.884 (mean .785): threshold 0.95, 0.066 above
+      the worst of ten (1.6 standard deviations of the per-seed ratio), strict enough
+      that a forecast equal to the AR's fails. LSTM / boosting 1.020-1.262 (mean 1.120,
+      s.d. 0.068): threshold 1.35, 0.09 above the worst (1.3 s.d.). The first draft of
+      the boosting claim was "LSTM below boosting, every seed" (1.0); it failed on
+      every calibration seed, and the claim was restated as the bounded loss above
+      rather than loosened silently. The AR threshold was first 1.0 (the claim's own
+      words) and tightened to 0.95 so that a copy of the AR fails it.
+    * FULL, seeds 0..2: LSTM / naive .420 .487 .512 (MLP .538-.591); LSTM / AR
+      .556-.678; LSTM / boosting .793 .920 .967 (mean .893, s.d. .090). Every seed
+      beats boosting but the worst by 3%, so the claim is on the mean over the
+      held-out seeds (its t interval is reported): threshold 0.97, 0.08 above the
+      calibration mean (about two standard errors for five seeds). The previous FULL
+      (32 units, 2000 steps, seeds 0..4: LSTM / naive .539-.593, LSTM / boosting
+      1.02-1.12) still lost to boosting; the LSTM underfits (training RMSE .0085 vs
+      boosting's .0049), hence the larger FULL.
 
-    * h = 1: LSTM .69-.78, AR .79 (the LSTM still ahead of AR, by 2-13%); h = 3: LSTM
-      .47-.61, AR .76: the nonlinear model's lead grows with the horizon.
-    * FULL (32 units, 2000 steps, seeds 0..4): h = 2 .54-.60 (LSTM / AR .72-.79, 40 s);
-      h = 1 .69-.76.
+    Other settings, measured before this baseline existed (LSTM / naive, seeds 0..9):
+
+    * h = 1: LSTM .69-.78, AR .79; h = 3: LSTM .47-.61, AR .76.
     * the split 60/20/20 (training sees regular firing only, the test part irregular
       firing): h = 1 LSTM .83-.87, behind AR's .79; predicting the value instead of the
-      change, .82-.94; at h = 5, 1.2-1.7 (worse than naive: spikes forecast at the
-      regular rhythm that the test part no longer has). Hence 70/10/20 and
-      ``predict_change``.
+      change, .82-.94; at h = 5, 1.2-1.7 (worse than naive). Hence 70/10/20 and
+      ``predict_change``. Gradient boosting fitted on the value rather than the change
+      forecasts the test part at 1.89 x naive (trees do not extrapolate), hence the
+      change for it too.
+
+    Wall time, measured under load (2 cores shared with other jobs, load average
+    ~15): QUICK ~2.8 min (LSTM 57 s, MLP 33 s, boosting 30 s, compilation included);
+    FULL about 8 min for three seeds.
 
     Attributes:
       path: the series: empty for matplotlib's ``membrane.dat``; else a ``.npy`` file
@@ -136,8 +165,17 @@ class Config:
       predict_change: the head's output is the change ``x[t + h] - x[t]`` (added to the
         last value of the window: the LSTM refines persistence) rather than the value.
       max_grad_norm: global-norm clipping threshold.
+      mlp_hidden_size: units per hidden layer of the MLP baseline.
+      mlp_layers: hidden layers of the MLP baseline.
+      boosting_leaf_nodes: the candidate leaves per tree of gradient boosting; the one
+        with the lowest validation RMSE is used.
+      boosting_iterations: boosting iterations (trees).
+      max_ratio_to_linear: claim: LSTM test RMSE / AR's on every seed is at most this.
+      max_ratio_to_nonlinear: claim: LSTM test RMSE / the best non-recurrent nonlinear
+        model's is at most this (above 1: a bounded loss, not a win).
+      nonlinear_reduce: ``max`` (every seed) or ``mean`` (over seeds) for that claim.
       seeds: one initialisation and data order per seed, trained together (vmapped);
-        claims take the worst seed.
+        the held-out seeds, disjoint from ``CALIBRATION_SEEDS``.
       eval_every: validation period in steps (the validation curve).
       log_every: training-loss logging period.
     """
