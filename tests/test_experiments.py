@@ -121,8 +121,12 @@ def test_init_variance_config_rejects_unknown_names():
 
 
 def test_within():
-    assert _harness.within("a", 1.0, 0.5, 2.0) == _harness.Claim("a", 1.0, "in [0.5, 2]", True)
+    assert _harness.within("a", 1.0, 0.5, 2.0) == _harness.Claim(
+        "a", 1.0, "in [0.5, 2]", True, margin=0.5
+    )
     assert not _harness.within("a", 3.0, 0.5, 2.0).passed
+    assert _harness.within("a", 3.0, 0.5, 2.0).margin == -1.0
+    assert _harness.within("a", math.nan, 0.0, 1.0).margin == -math.inf
     assert _harness.within("a", 1e-30, high=1e-20).expected == "<= 1e-20"
     assert _harness.within("a", 5.0, low=1.0).expected == ">= 1"
     assert not _harness.within("a", math.nan, 0.0, 1.0).passed
@@ -143,7 +147,7 @@ def test_cli_suite_writes_report_and_exit_status(tmp_path, capsys, passed, statu
     )
     report = (tmp_path / "report.md").read_text()
     assert "## fake: " + ("PASS" if passed else "FAIL") in report
-    assert "| value is small | 3 |" in report
+    assert "| value is small | - | 3 |" in report
     (record,) = [json.loads(p.read_text()) for p in tmp_path.glob("fake/*/results.json")]
     assert record["config"] == json.loads(json.dumps(dataclasses.asdict(_Config())))
     assert record["metrics"] == {"x": [0.0, 1.0, 2.0]}
