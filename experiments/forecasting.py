@@ -150,9 +150,9 @@ class Config:
     mean .877 [.801, .954]: it beats boosting on every held-out seed, and the MLP
     trained like it (LSTM / MLP .73-.92).
 
-    Wall time, measured under load (2 cores shared with other jobs, load average
-    ~15): QUICK ~2.8 min (LSTM 57 s, MLP 33 s, boosting 30 s, compilation included);
-    FULL ~16 min for five seeds (the LSTM 15 of them).
+    Wall time on 2 cores, compilation included: QUICK 15 s with the cores nearly free
+    (load average ~1; LSTM 7 s, MLP 3 s, boosting 1 s), ~2.8 min under load (~15);
+    FULL ~16 min for five seeds under load (the LSTM 15 of them).
 
     Attributes:
       path: the series: empty for matplotlib's ``membrane.dat``; else a ``.npy`` file
