@@ -129,8 +129,10 @@ class Config:
     1.212; / bigram LSTM 0.731, GRU 0.666; GRU / tanh 0.919. FULL, seeds 100..103: LSTM
     2.035 2.042 2.029 2.086, GRU 1.961 1.975 1.964 1.939, tanh RNN 2.199 2.176 2.213
     2.195; LSTM / best n-gram 1.166 worst (mean 1.145 [1.122, 1.168]: seed 103 lies
-    outside the calibration range, margin 0.034), GRU 1.104; GRU / tanh 0.908. Before this baseline the claim was
-    <= 0.6 x the unigram (2.80 bits), which a 3-gram passes.
+    outside the calibration range, margin 0.034), GRU 1.104; GRU / tanh 0.908.
+
+    Before this baseline the claim was <= 0.6 x the unigram (2.80 bits), which a 3-gram
+    passes.
 
     Attributes:
       path: the corpus: empty for Python's pydoc topics, else a UTF-8 text file.
