@@ -834,7 +834,7 @@ def _summary(config: Config, data: dict, runs: dict, skipped: list[str]) -> str:
     )
     chars = data["num_chars"]
     text = (
-        f"Character-level language models (seed 003: embedding {config.embed_size}, one "
+        f"Character-level language models (embedding {config.embed_size}, one "
         f"recurrent layer of {config.hidden_size}, log-softmax output) on {source}, "
         f"{chars['train']} training, {chars['val']} validation and {chars['test']} test "
         f"characters (chronological), vocabulary {len(data['vocab'])}; "

@@ -1,4 +1,4 @@
-r"""Forecasting a real series: seed 001's LSTM against AR, gradient boosting and an MLP.
+r"""Forecasting a real series: an LSTM against AR, gradient boosting and an MLP.
 
 The series (default) is ``membrane.dat`` from matplotlib's bundled sample data
 (``matplotlib.cbook.get_sample_data``; installed with matplotlib, no download): 12,000
@@ -33,9 +33,10 @@ non-recurrent nonlinear models rule out "any nonlinearity helps"):
 * an MLP on the window (``WindowMLP``: two tanh layers of 64 on the flattened window),
   trained exactly like the LSTM (same head, target, optimiser, steps, batches and
   seeds): the LSTM with the recurrence taken out;
-* seed 001's ``LSTMModel``: ``jaxrnn.models.SequenceRegressor(jaxrnn.LSTMCell(n))``, an
-  LSTM over the window and a dense head on its last hidden state. The head outputs the
-  change :math:`x_{t+h} - x_t`, added to the last value (``predict_change``; the LSTM
+* the common PyTorch ``LSTMModel`` pattern,
+  ``jaxrnn.models.SequenceRegressor(jaxrnn.LSTMCell(n))``: an LSTM over the window
+  and a dense head on its last hidden state. The head outputs the change
+  :math:`x_{t+h} - x_t`, added to the last value (``predict_change``; the LSTM
   refines persistence), trained on the MSE of the normalised target with Adam (cosine
   decay) after global-norm clipping through ``_trainer.train_seeds``, several seeds
   vmapped in one program.

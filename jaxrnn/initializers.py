@@ -175,8 +175,8 @@ def normal(stddev: float = 0.01, mean: float = 0.0) -> Initializer:
     r"""Samples :math:`w \sim \mathcal{N}(\text{mean}, \text{stddev}^2)`.
 
     Args:
-      stddev: standard deviation, > 0. The default 0.01 is the "small random values" of
-        seed 002, which vanishes in deep stacks.
+      stddev: standard deviation, > 0. The default 0.01 is the classic "small random values",
+        which vanish in deep stacks (Glorot & Bengio 2010).
       mean: the mean.
 
     Returns:
@@ -283,8 +283,8 @@ def truncated_normal(
 
     Every sample lies in :math:`[\mu + \text{lower}\,\sigma, \mu + \text{upper}\,\sigma]`
     (:math:`\mu` = ``mean``, :math:`\sigma` = ``stddev``) and the samples' standard
-    deviation is exactly :math:`\sigma`, as seed 004 asks ("given mean and variance,
-    within an interval"). The underlying normal :math:`\mathcal{N}(\mu, (s\sigma)^2)` is
+    deviation is exactly :math:`\sigma` (a given mean and variance within a given
+    interval). The underlying normal :math:`\mathcal{N}(\mu, (s\sigma)^2)` is
     cut at :math:`[\text{lower}, \text{upper}] / s`, with the scale :math:`s \ge 1`
     solved for once when the initializer is built:
 
@@ -671,7 +671,7 @@ def orthogonal(gain: float = 1.0, method: str = "qr", column_axis: int = -1) -> 
     r"""A (semi-)orthogonal matrix times ``gain``: every singular value equals ``gain``.
 
     Orthogonal maps keep :math:`\|Wx\| = \|x\|`, so products of them through time neither
-    vanish nor explode (seed 004; Saxe et al. 2014). The shape is viewed as a matrix
+    vanish nor explode (Saxe, McClelland & Ganguli 2014). The shape is viewed as a matrix
     ``(prod(other axes), shape[column_axis])``; a tall one gets orthonormal columns, a
     wide one orthonormal rows.
 
@@ -679,7 +679,7 @@ def orthogonal(gain: float = 1.0, method: str = "qr", column_axis: int = -1) -> 
       the columns' signs fixed by :math:`\mathrm{sign}(\mathrm{diag}\,R)` so that Q is
       Haar distributed (Mezzadri 2007); without that fix Householder QR gives
       :math:`Q_{11} < 0` every time. Delegates to ``jax.nn.initializers.orthogonal``.
-    * ``method="svd"``: :math:`U V^\top` of :math:`A = U \Sigma V^\top` (seed 004's
+    * ``method="svd"``: :math:`U V^\top` of :math:`A = U \Sigma V^\top` (Saxe et al.'s
       recipe), the orthogonal matrix nearest to A; also Haar distributed, and free of
       any sign convention of the SVD routine.
 

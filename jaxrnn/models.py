@@ -1,12 +1,12 @@
 r"""Models built from jaxrnn cells: what the experiments use and users import.
 
-* ``SequenceRegressor``: seed 001's ``LSTMModel``, a recurrent stack and a dense head on
-  the last (valid) step's hidden state.
+* ``SequenceRegressor``: the common PyTorch ``LSTMModel`` pattern, a recurrent stack
+  and a dense head on the last (valid) step's hidden state.
 * ``SequenceClassifier``: the same with class logits, pooling the last step or the mean.
-* ``CharLanguageModel``: seed 003's character model: embedding, recurrent stack, a
-  log-softmax over the vocabulary at every step, and sampling.
-* ``Seq2Seq``: seed 003's encoder-decoder, with Bahdanau (additive) or Luong (general)
-  attention or none.
+* ``CharLanguageModel``: a character model (Graves 2013; Karpathy 2015): embedding,
+  recurrent stack, a log-softmax over the vocabulary at every step, and sampling.
+* ``Seq2Seq``: an encoder-decoder (Sutskever et al. 2014; Cho et al. 2014), with
+  Bahdanau (additive) or Luong (general) attention or none.
 
 Each takes any jaxrnn cell as a template (``cell=jaxrnn.GRUCell(128,
 kernel_init=...)``): the template is cloned for every layer, so its initializers, layer
@@ -309,7 +309,7 @@ class SequenceTagger(nn.Module):
 
 
 class CharLanguageModel(nn.Module):
-    r"""Character-level language model (seed 003): :math:`\log p(c_{t+1} \mid c_{\le t})`.
+    r"""Character-level language model (Graves 2013): :math:`\log p(c_{t+1} \mid c_{\le t})`.
 
     Embedding, a recurrent stack and a log-softmax output layer at every step.
 
@@ -397,7 +397,7 @@ class CharLanguageModel(nn.Module):
 
 
 class Seq2Seq(nn.Module):
-    r"""Encoder-decoder over symbol sequences, with optional attention (seed 003).
+    r"""Encoder-decoder over symbol sequences, with optional attention (Bahdanau et al. 2015).
 
     The encoder embeds and runs the source; the decoder starts from the encoder's final
     state and, with attention, reads a context vector over the encoder outputs at every

@@ -147,7 +147,7 @@ def make_optimizer(
       clipping: ``"global_norm"`` (default), ``"elementwise"`` (each gradient entry
         clipped to ``[-c, c]``, as in Arjovsky et al.'s uRNN experiments) or ``"none"``.
       optimizer: ``"adam"``, ``"adamw"`` (decoupled ``weight_decay``), ``"sgd"`` (with
-        ``momentum``, optionally ``nesterov``: seed 002) or ``"rmsprop"`` (``decay``,
+        ``momentum``, optionally ``nesterov``: Sutskever et al. 2013) or ``"rmsprop"`` (``decay``,
         ``eps``; the optimiser of the copy and adding problem papers).
       b1: Adam's first-moment decay.
       b2: Adam's second-moment decay.
