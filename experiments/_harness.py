@@ -200,7 +200,18 @@ def within(name: str, measured: float, low: float = -math.inf, high: float = mat
     )
 
 
-_REDUCE = {"max": np.max, "min": np.min, "mean": np.mean, "median": np.median}
+def _extreme(stat: np.ndarray) -> float:
+    """The per-seed statistic farthest from zero (a band claim's worst seed)."""
+    return stat[np.argmax(np.abs(stat))]
+
+
+_REDUCE = {
+    "max": np.max,
+    "min": np.min,
+    "mean": np.mean,
+    "median": np.median,
+    "extreme": _extreme,
+}
 
 
 def versus(
@@ -219,8 +230,9 @@ def versus(
     The per-seed statistic is ``values / baseline_value`` (``relative``) or
     ``values - baseline_value``. The claim is that ``reduce`` of it over the seeds lies
     in ``[low, high]``: ``max`` is the worst seed of a lower-is-better metric, ``min``
-    the best seed (for a model claimed to stay at the baseline), or ``mean`` /
-    ``median``. The claim also carries the mean statistic and its 95% t interval.
+    the best seed (for a model claimed to stay at the baseline), ``extreme`` the seed
+    farthest from zero (every seed within a band ``[-b, b]`` around the baseline), or
+    ``mean`` / ``median``. The claim also carries the mean statistic and its 95% t interval.
 
     Args:
       name: what is claimed.
@@ -229,7 +241,7 @@ def versus(
       baseline_value: its metric on the same split, a scalar or one per seed.
       low: lower bound on the statistic.
       high: upper bound on the statistic.
-      reduce: ``max``, ``min``, ``mean`` or ``median`` over seeds.
+      reduce: ``max``, ``min``, ``extreme``, ``mean`` or ``median`` over seeds.
       relative: ratio (True) or difference (False) to the baseline.
 
     Returns:

@@ -408,3 +408,23 @@ def test_train_seeds_on_a_tiny_linear_model():
     assert not np.array_equal(jax.random.key_data(keys[0]), jax.random.key_data(keys[1]))
     again = _trainer.seed_keys((0,), 5)
     assert not np.array_equal(jax.random.key_data(again[0]), jax.random.key_data(keys[0]))
+
+
+def test_versus_extreme_takes_the_seed_farthest_from_the_baseline():
+    claim = _harness.versus(
+        "band", [0.9, 1.3, 0.8], "theory", 1.0, low=-0.2, high=0.2, reduce="extreme", relative=False
+    )
+    np.testing.assert_allclose(claim.measured, 0.3)
+    assert not claim.passed and claim.margin < 0
+    inside = _harness.versus(
+        "band",
+        [0.9, 1.05, 0.95],
+        "theory",
+        1.0,
+        low=-0.2,
+        high=0.2,
+        reduce="extreme",
+        relative=False,
+    )
+    np.testing.assert_allclose(inside.measured, -0.1)
+    assert inside.passed
