@@ -463,16 +463,28 @@ def majority_accuracy(y_train: np.ndarray, y_test: np.ndarray) -> float:
     return float(np.mean(np.asarray(y_test) == np.bincount(y_train).argmax()))
 
 
-def baselines(config: Config, data: dict[str, np.ndarray]) -> dict[str, float]:
-    """``logistic``, ``mlp`` and ``majority`` test accuracy on ``data``'s split and inputs."""
+def flat_baselines(
+    data: dict[str, np.ndarray], mlp_hidden: int = 64, mlp_max_iter: int = 300, mlp_seed: int = 0
+) -> dict[str, float]:
+    """``logistic``, ``mlp`` and ``majority`` test accuracy on ``data``'s split and inputs.
+
+    Args:
+      data: ``x_train (n, T, d)``, ``y_train (n,)``, ``x_test (m, T, d)``, ``y_test (m,)``.
+      mlp_hidden: the MLP's hidden units.
+      mlp_max_iter: the MLP's epochs at most.
+      mlp_seed: the MLP's ``random_state``.
+    """
     split = (data["x_train"], data["y_train"], data["x_test"], data["y_test"])
     return {
         "logistic": logistic_regression_accuracy(*split),
-        "mlp": mlp_accuracy(
-            *split, hidden=config.mlp_hidden, max_iter=config.mlp_max_iter, seed=config.mlp_seed
-        ),
+        "mlp": mlp_accuracy(*split, hidden=mlp_hidden, max_iter=mlp_max_iter, seed=mlp_seed),
         "majority": majority_accuracy(data["y_train"], data["y_test"]),
     }
+
+
+def baselines(config: Config, data: dict[str, np.ndarray]) -> dict[str, float]:
+    """``flat_baselines`` with the config's MLP settings."""
+    return flat_baselines(data, config.mlp_hidden, config.mlp_max_iter, config.mlp_seed)
 
 
 # ---------------------------------------------------------------------------------------
@@ -480,15 +492,30 @@ def baselines(config: Config, data: dict[str, np.ndarray]) -> dict[str, float]:
 # ---------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=16)
-def _programs(config: Config, model_name: str):
-    """``init``, ``loss_fn``, ``optimizer`` and the jitted ``accuracy`` of one model.
+@functools.lru_cache(maxsize=32)
+def classifier_programs(
+    model_name: str,
+    hidden: int,
+    learning_rate: float,
+    max_grad_norm: float,
+    seq_len: int,
+    num_features: int = 1,
+    num_classes: int = NUM_CLASSES,
+):
+    """``init``, ``loss_fn``, ``optimizer`` and the jitted ``accuracy`` of one classifier.
 
-    Cached so that the plain and permuted runs share one model and one ``accuracy``.
+    ``models.SequenceClassifier(make_cell(model_name, hidden), num_classes)`` on inputs
+    ``(b, seq_len, num_features)``, softmax cross-entropy, ``training.make_optimizer``.
+    Cached on the arguments, so that runs of one model on data of one shape (e.g. the
+    plain and permuted orders) share one compilation in ``_trainer.train_seeds``.
+
+    Returns:
+      ``init(key) -> params``, ``loss_fn(params, batch, rng) -> (loss, {"accuracy"})``,
+      the optimizer and ``accuracy(params (s, ...), x (m, T, d), y (m,)) -> (s,)``.
     """
-    model = models.SequenceClassifier(make_cell(model_name, config.hidden), NUM_CLASSES)
-    optimizer = training.make_optimizer(config.learning_rate, config.max_grad_norm)
-    example = jnp.zeros((1, SEQ_LEN, 1))
+    model = models.SequenceClassifier(make_cell(model_name, hidden), num_classes)
+    optimizer = training.make_optimizer(learning_rate, max_grad_norm)
+    example = jnp.zeros((1, seq_len, num_features))
 
     def init(key):
         return model.init(key, example)
@@ -507,44 +534,105 @@ def _programs(config: Config, model_name: str):
     return init, loss_fn, optimizer, accuracy
 
 
-def train(config: Config, model_name: str, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Trains one model on one order for every seed (vmapped) through ``_trainer``.
+def train_classifier(
+    model_name: str,
+    data: dict[str, np.ndarray],
+    *,
+    hidden: int,
+    learning_rate: float,
+    max_grad_norm: float,
+    batch_size: int,
+    steps: int,
+    seeds: tuple[int, ...],
+    log_every: int,
+    eval_every: int = 0,
+    splits: tuple[str, ...] = ("test", "train"),
+    description: str = NAME,
+    num_classes: int = NUM_CLASSES,
+) -> dict[str, np.ndarray]:
+    """Trains one classifier for every seed (vmapped) through ``_trainer.train_seeds``.
+
+    Args:
+      model_name: ``lstm``, ``gru``, ``irnn`` or ``tanh`` (``make_cell``).
+      data: ``x_train (n, T, d)``, ``y_train (n,)`` and ``x_<split>``, ``y_<split>`` for
+        every name of ``splits``.
+      hidden: hidden units.
+      learning_rate: Adam's learning rate.
+      max_grad_norm: global-norm clipping threshold.
+      batch_size: sequences per batch and seed.
+      steps: training steps.
+      seeds: one initialisation and data order per seed.
+      log_every: training-loss logging period.
+      eval_every: also evaluate every this many steps (0: at the end only); the
+        evaluations are returned as ``history_<split>_accuracy (evals, seeds)``.
+      splits: the splits whose accuracy is evaluated.
+      description: the progress label.
+      num_classes: classes.
 
     Returns:
-      ``test_accuracy (seeds,)``, ``train_accuracy (seeds,)``, ``loss (logs, seeds)``,
-      ``logged_steps (logs,)``, ``nonfinite_steps (seeds,)``, ``seconds`` (wall time,
-      compile included).
+      ``<split>_accuracy (seeds,)`` after the last step for each of ``splits``,
+      ``loss (logs, seeds)``, ``logged_steps (logs,)``, ``nonfinite_steps (seeds,)``,
+      ``seconds`` (wall time, compile included) and, with ``eval_every``,
+      ``eval_steps (evals,)`` and ``history_<split>_accuracy (evals, seeds)``.
     """
-    init, loss_fn, optimizer, accuracy = _programs(config, model_name)
+    seq_len, num_features = data["x_train"].shape[1:]
+    init, loss_fn, optimizer, accuracy = classifier_programs(
+        model_name, hidden, learning_rate, max_grad_norm, seq_len, num_features, num_classes
+    )
 
     def eval_fn(params):
         return {
-            "test_accuracy": accuracy(params, data["x_test"], data["y_test"]),
-            "train_accuracy": accuracy(params, data["x_train"], data["y_train"]),
+            f"{split}_accuracy": accuracy(params, data[f"x_{split}"], data[f"y_{split}"])
+            for split in splits
         }
 
     runs = _trainer.train_seeds(
         init,
         loss_fn,
         optimizer,
-        _trainer.stack_batches(
-            {"x": data["x_train"], "y": data["y_train"]}, config.batch_size, config.seeds
-        ),
-        _trainer.seed_keys(config.seeds),
-        num_steps=config.steps,
+        _trainer.stack_batches({"x": data["x_train"], "y": data["y_train"]}, batch_size, seeds),
+        _trainer.seed_keys(seeds),
+        num_steps=steps,
         eval_fn=eval_fn,
-        log_every=config.log_every,
+        eval_every=eval_every,
+        log_every=log_every,
         progress=False,
-        description=f"{NAME} {model_name}",
+        description=f"{description} {model_name}",
     )
-    return {
-        "test_accuracy": runs.final["test_accuracy"],
-        "train_accuracy": runs.final["train_accuracy"],
-        "loss": runs.loss,
-        "logged_steps": runs.steps,
-        "nonfinite_steps": np.asarray(jax.device_get(runs.state.nonfinite_total)),
-        "seconds": runs.seconds,
-    }
+    out = {f"{split}_accuracy": runs.final[f"{split}_accuracy"] for split in splits}
+    out.update(
+        loss=runs.loss,
+        logged_steps=runs.steps,
+        nonfinite_steps=np.asarray(jax.device_get(runs.state.nonfinite_total)),
+        seconds=runs.seconds,
+    )
+    if eval_every:
+        out["eval_steps"] = np.asarray([e["step"] for e in runs.evals])
+        for split in splits:
+            key = f"{split}_accuracy"
+            out[f"history_{key}"] = np.stack([np.asarray(e[key]) for e in runs.evals])
+    return out
+
+
+def train(config: Config, model_name: str, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Trains one model on one order for every seed (vmapped): ``train_classifier``.
+
+    Returns:
+      ``test_accuracy (seeds,)``, ``train_accuracy (seeds,)``, ``loss (logs, seeds)``,
+      ``logged_steps (logs,)``, ``nonfinite_steps (seeds,)``, ``seconds`` (wall time,
+      compile included).
+    """
+    return train_classifier(
+        model_name,
+        data,
+        hidden=config.hidden,
+        learning_rate=config.learning_rate,
+        max_grad_norm=config.max_grad_norm,
+        batch_size=config.batch_size,
+        steps=config.steps,
+        seeds=config.seeds,
+        log_every=config.log_every,
+    )
 
 
 def measure(config: Config) -> tuple[dict[str, dict[str, dict]], dict[str, dict[str, float]]]:
