@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -44,7 +45,7 @@ from matplotlib.figure import Figure
 
 import jaxrnn
 from experiments import _harness, _trainer
-from jaxrnn import diagnostics, models
+from jaxrnn import diagnostics, models, training
 
 LRU_RING = (0.9, 0.999)  # the LRU's initial |λ| range (the paper's on the Long Range Arena)
 # The fold of a seed's data key that draws the baselines' training sequences: far past
@@ -315,21 +316,34 @@ def train_model(
         held_out = {"x": eval_x, "y": eval_y}
         return {"metric": jax.vmap(loss_fn, in_axes=(0, 0, None))(params, held_out, None)}
 
-    runs = _trainer.train_seeds(
-        lambda key: model.init(key, example),
-        loss_fn,
-        optimizer,
-        fresh_batches(task, split.data_keys, config.batch_size, length),
-        split.init_keys,
-        num_steps=config.num_steps,
-        eval_fn=evaluate,
-        description=f"{task.name} T={length} {name}",
-    )
-    got = {
-        "loss": runs.loss,
-        "final": np.asarray(runs.final["metric"], np.float64),
-        "seconds": runs.seconds,
-    }
+    start = time.perf_counter()
+    try:
+        runs = _trainer.train_seeds(
+            lambda key: model.init(key, example),
+            loss_fn,
+            optimizer,
+            fresh_batches(task, split.data_keys, config.batch_size, length),
+            split.init_keys,
+            num_steps=config.num_steps,
+            eval_fn=evaluate,
+            description=f"{task.name} T={length} {name}",
+        )
+    except training.NonFiniteError as err:
+        # Every seed diverged (e.g. an IRNN at a long T and a large rate): the model's
+        # figures are NaN, so every claim about it fails, and the other models still run.
+        nan = np.full(len(config.seeds), np.nan)
+        got = {
+            "loss": np.full((config.num_steps, len(config.seeds)), np.nan),
+            "final": nan,
+            "seconds": time.perf_counter() - start,
+            "diverged": str(err),
+        }
+    else:
+        got = {
+            "loss": runs.loss,
+            "final": np.asarray(runs.final["metric"], np.float64),
+            "seconds": runs.seconds,
+        }
     if isinstance(cell, jaxrnn.SimpleRNNCell):
         got["spectral_radius"] = initial_spectral_radius(
             model, split.init_keys, example, cell.activation
@@ -379,7 +393,7 @@ def metrics(
     thresholds: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The numbers of ``results.json``: per length the baselines and every run."""
-    keep = ("final", "seconds", "spectral_radius", "steps_to_solve")
+    keep = ("final", "seconds", "spectral_radius", "steps_to_solve", "diverged")
     return {
         "lengths": list(config.lengths),
         "baselines": {str(t): dict(b) for t, b in baselines.items()},

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from experiments import _harness, _synthetic, adding
+from jaxrnn import training
 
 # A cell and a parallel-scan contender (the copy test runs the LRU); _claims is tested alone.
 SMOKE = _synthetic.smoke(adding.Config, lengths=(8,), models=("tanh", "mingru"))
@@ -192,3 +193,22 @@ def test_claims_fail_for_the_constant_predictor():
     # The chrono claim compares two models: no effect of its biases (equal steps) fails.
     (chrono,) = [c for c in claims.values() if "steps to solve" in c.name]
     assert chrono.measured == pytest.approx(1.0) and not chrono.passed
+
+
+def test_a_diverged_model_fails_its_claims_and_the_others_still_run(monkeypatch):
+    # Every seed of the minGRU diverges (fit raises NonFiniteError): its figures are NaN,
+    # its claim fails, and the tanh RNN trained before it keeps its finite result.
+    train_seeds = _synthetic._trainer.train_seeds
+
+    def diverging(*args, description="", **kwargs):
+        if "mingru" in description:
+            raise training.NonFiniteError("fit: 10 consecutive steps with a non-finite loss")
+        return train_seeds(*args, description=description, **kwargs)
+
+    monkeypatch.setattr(_synthetic._trainer, "train_seeds", diverging)
+    result = adding.run(SMOKE)
+    tanh, mingru = result.claims
+    assert math.isfinite(tanh.measured)
+    assert math.isnan(mingru.measured) and not mingru.passed
+    run = result.metrics["runs"]["8"]["mingru"]
+    assert np.all(np.isnan(run["final"])) and "non-finite" in run["diverged"]
