@@ -24,6 +24,12 @@ SMOKE = forecasting.Config(
     seeds=(100, 101),
     eval_every=2,
     log_every=1,
+    sunspots_window=5,
+    sunspots_hidden_size=4,
+    sunspots_batch_size=8,
+    sunspots_num_steps=4,
+    sunspots_boosting_leaf_nodes=(3, 5),
+    sunspots_eval_every=2,
 )
 
 
@@ -75,7 +81,7 @@ def test_prepare_data_normalises_with_train_statistics_and_never_leaks(tmp_path)
     # A series whose value is its time index: every normalised value maps back to the
     # time step it came from, so any input or target outside its part shows.
     series = np.arange(200.0)
-    config = dataclasses.replace(SMOKE, path=_write_series(tmp_path, series))
+    config = dataclasses.replace(SMOKE, series=("path",), path=_write_series(tmp_path, series))
     data = forecasting.prepare_data(forecasting.load_series(config.path), config)
     train, val, _ = forecasting.split_series(series, config.val_fraction, config.test_fraction)
     assert data["mean"] == pytest.approx(train.mean()) and data["std"] == pytest.approx(train.std())
@@ -225,10 +231,14 @@ def test_load_series_errors_name_the_argument(tmp_path):
 
 
 def test_too_short_or_constant_series_raise(tmp_path):
-    config = dataclasses.replace(SMOKE, path=_write_series(tmp_path, np.arange(30.0)))
+    config = dataclasses.replace(
+        SMOKE, series=("path",), path=_write_series(tmp_path, np.arange(30.0))
+    )
     with pytest.raises(ValueError, match=r"`path` '.*series.npy'.* too short: its val part"):
         forecasting.prepare_data(forecasting.load_series(config.path), config)
-    flat = dataclasses.replace(SMOKE, path=_write_series(tmp_path, np.ones(400), "flat.npy"))
+    flat = dataclasses.replace(
+        SMOKE, series=("path",), path=_write_series(tmp_path, np.ones(400), "flat.npy")
+    )
     with pytest.raises(ValueError, match="constant"):
         forecasting.prepare_data(forecasting.load_series(flat.path), flat)
 
@@ -248,26 +258,95 @@ def test_config_rejects_wrong_types_and_values():
         forecasting.Config(nonlinear_reduce="min")
     with pytest.raises(ValueError, match="`mlp_hidden_size` >= 1"):
         forecasting.Config(mlp_hidden_size=0)
-    assert _harness.parse_overrides(forecasting.QUICK, ["--path=x.csv"]).path == "x.csv"
+    with pytest.raises(ValueError, match="`sunspots_window` >= 1"):
+        forecasting.Config(sunspots_window=0)
+    with pytest.raises(ValueError, match=r"`sunspots_val_fraction` \+ `test_fraction` < 1"):
+        forecasting.Config(sunspots_val_fraction=0.8)
+    with pytest.raises(ValueError, match="`sunspots_max_ratio_to_naive` > 0"):
+        forecasting.Config(sunspots_max_ratio_to_naive=0.0)
+    with pytest.raises(ValueError, match="`sunspots_boosting_leaf_nodes`"):
+        forecasting.Config(sunspots_boosting_leaf_nodes=())
+    with pytest.raises(ValueError, match="each of `series` in"):
+        forecasting.Config(series=("membrane", "lynx"))
+    with pytest.raises(ValueError, match="distinct `series`"):
+        forecasting.Config(series=())
+    with pytest.raises(ValueError, match="`series` names 'path' exactly when `path`"):
+        forecasting.Config(path="x.csv")  # a file, but not among the series
+    with pytest.raises(ValueError, match="`series` names 'path' exactly when `path`"):
+        forecasting.Config(series=("path",))
+    config = _harness.parse_overrides(forecasting.QUICK, ["--series=path", "--path=x.csv"])
+    assert config.path == "x.csv" and config.series == ("path",)
 
 
 def test_smoke_run_writes_results_and_figures(tmp_path):
     result = forecasting.run(SMOKE)
     assert result.name == "forecasting" and result.seeds == SMOKE.seeds
-    assert len(result.claims) == 2 and result.held_out
+    assert len(result.claims) == 5 and result.held_out  # membrane 2, sunspots 3
+    assert [c.name.startswith("sunspots: ") for c in result.claims] == [False] * 2 + [True] * 3
     assert all(math.isfinite(claim.measured) for claim in result.claims)
     assert all(claim.baseline and math.isfinite(claim.baseline_value) for claim in result.claims)
-    test = result.metrics["test"]
-    assert test["lstm"]["rmse"].shape == (2,) and np.ndim(test["naive"]["rmse"]) == 0
-    assert test["mlp"]["rmse"].shape == (2,) and np.ndim(test["boosting"]["rmse"]) == 0
-    assert result.metrics["boosting"]["chosen"] in SMOKE.boosting_leaf_nodes
-    assert result.metrics["training"]["loss"].shape == (SMOKE.num_steps, 2)
-    assert result.metrics["training"]["val_rmse"].shape == (2, 2)  # steps 2 and 4
+    assert result.metrics["series"] == ["membrane", "sunspots"]
+    for name in ("membrane", "sunspots"):
+        metrics = result.metrics[name]
+        settings = forecasting.series_config(SMOKE, name)
+        test = metrics["test"]
+        assert test["lstm"]["rmse"].shape == (2,) and np.ndim(test["naive"]["rmse"]) == 0
+        assert test["mlp"]["rmse"].shape == (2,) and np.ndim(test["boosting"]["rmse"]) == 0
+        assert metrics["boosting"]["chosen"] in settings.boosting_leaf_nodes
+        assert metrics["training"]["loss"].shape == (settings.num_steps, 2)
+        assert metrics["training"]["val_rmse"].shape == (2, 2)  # steps 2 and 4
+        assert metrics["window"] == settings.window
+    assert result.metrics["membrane"]["source"] == forecasting.SAMPLE_FILE
+    assert result.metrics["sunspots"]["num_values"] == 309
     run_dir = _harness.save(result, tmp_path)
     record = json.loads((run_dir / "results.json").read_text())
     assert record["config"] == json.loads(json.dumps(dataclasses.asdict(SMOKE)))
-    assert record["metrics"]["series"] == forecasting.SAMPLE_FILE
-    assert len(record["claims"]) == 2 and record["held_out"]
+    assert len(record["claims"]) == 5 and record["held_out"]
     assert record["calibration_seeds"] == list(forecasting.CALIBRATION_SEEDS)
-    for stem in ("forecast", "training"):
+    for stem in ("forecast", "training", "sunspots_forecast", "sunspots_training"):
         assert (run_dir / f"{stem}.png").stat().st_size > 0
+
+
+def test_sunspots_series_and_settings():
+    series = forecasting.load_sunspots()
+    assert series.shape == (309,) and series.dtype == np.float64  # 1700 ... 2008
+    assert series[0] == 5.0 and series[-1] == pytest.approx(2.9) and series.min() >= 0
+    settings = forecasting.series_config(forecasting.QUICK, "sunspots")
+    assert settings.series == ("sunspots",) and settings.path == ""
+    assert (settings.window, settings.horizon, settings.hidden_size) == (11, 1, 8)
+    assert settings.max_ratio_to_linear == forecasting.SUNSPOTS_MAX_RATIO_TO_LINEAR
+    assert settings.max_ratio_to_nonlinear == forecasting.SUNSPOTS_MAX_RATIO_TO_NONLINEAR
+    np.testing.assert_array_equal(forecasting.series_values(settings), series)
+    data = forecasting.prepare_data(series, settings)
+    assert [len(data[f"y_{part}"]) for part in forecasting.SPLITS] == [190, 35, 51]
+    membrane = forecasting.series_config(forecasting.QUICK, "membrane")
+    assert membrane == dataclasses.replace(forecasting.QUICK, series=("membrane",))
+
+
+def test_sunspot_claims_fail_for_persistence_and_pass_for_a_learned_forecast():
+    config = forecasting.series_config(forecasting.QUICK, "sunspots")
+    naive, linear, boosting = 30.06, 17.48, 16.84  # the measured test RMSEs (Config)
+
+    def claims(lstm):
+        return forecasting._claims(
+            config,
+            _measured(lstm, naive=naive, linear=linear, boosting=boosting, mlp=(24.0,) * 3),
+        )
+
+    # The LSTM replaced by persistence (no effect): every claim fails.
+    persistence = claims([naive] * 3)
+    assert len(persistence) == 3 and not any(c.passed for c in persistence)
+    assert [c.baseline for c in persistence] == [
+        "naive (last value)",
+        "linear AR(11)",
+        "gradient boosting",
+    ]
+    assert all(c.name.startswith("sunspots: ") for c in persistence)
+    # Calibration-like forecasts (the AR level or 10% behind it) pass.
+    assert all(c.passed for c in claims([linear, 1.1 * linear, 0.95 * linear]))
+    # One seed just past the bounded loss to the AR fails that claim; just inside passes.
+    for factor, passed in ((1.01, False), (0.99, True)):
+        edge = linear * config.max_ratio_to_linear * factor
+        assert claims([linear, linear, edge])[1].passed is passed
+    # The names say "within" (a bounded loss), not "<=", where the AR wins.
+    assert "within 1.3 x the linear AR's" in persistence[1].name
