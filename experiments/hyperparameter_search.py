@@ -235,7 +235,7 @@ def prior_loss(y_train: np.ndarray, y_eval: np.ndarray) -> float:
 
 @functools.lru_cache(maxsize=16)
 def lattice_programs(hidden: int, steps: int, batch_size: int, max_grad_norm: float):
-    """A jitted ``train(keys (r,), log_rates (r,), data) -> metrics (r,)`` for one size.
+    r"""A jitted ``train(keys (r,), log_rates (r,), data) -> metrics (r,)`` for one size.
 
     Each run ``r`` initialises a GRU classifier from its key, then takes ``steps`` steps
     of Adam on random minibatches of ``batch_size`` training sequences (drawn from the
@@ -298,7 +298,7 @@ def response_table(config: Config, data: dict[str, np.ndarray]) -> dict[str, np.
     for j, hidden in enumerate(config.hidden_sizes):
         train = lattice_programs(hidden, config.steps, config.batch_size, config.max_grad_norm)
         keys = jax.vmap(jax.random.key)(jnp.repeat(jnp.asarray(seeds), len(rates)))
-        keys = jax.vmap(lambda k: jax.random.fold_in(k, hidden))(keys)
+        keys = jax.vmap(lambda k, h=hidden: jax.random.fold_in(k, h))(keys)
         log_rates = jnp.tile(jnp.log(jnp.asarray(rates, jnp.float32)), len(seeds))
         out = jax.device_get(train(keys, log_rates, device_data))
         for name, value in out.items():
@@ -373,7 +373,7 @@ def search(
     grid = grid_points(num_rates, num_hidden, k, k)
     draws = random_points(key, num_rates * num_hidden, budget, repeats)
     out = {name: [] for name in ("grid_val", "grid_test", "random_val", "random_test")}
-    for v, t in zip(val, test):
+    for v, t in zip(val, test, strict=True):
         for name, points in (("grid", grid), ("random", draws)):
             best, chosen = best_of(v, t, points)
             out[f"{name}_val"].append(best)
