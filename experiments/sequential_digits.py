@@ -416,9 +416,11 @@ def logistic_regression_accuracy(
       The fraction of ``x_test`` classified correctly.
     """
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
-    classifier = LogisticRegression(max_iter=max_iter).fit(_flat(x_train), y_train)
-    return float(classifier.score(_flat(x_test), y_test))
+    with threadpool_limits(1):  # see ``mlp_accuracy``
+        classifier = LogisticRegression(max_iter=max_iter).fit(_flat(x_train), y_train)
+        return float(classifier.score(_flat(x_test), y_test))
 
 
 def mlp_accuracy(
@@ -450,12 +452,13 @@ def mlp_accuracy(
     """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
+    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
     classifier = MLPClassifier((hidden,), max_iter=max_iter, random_state=seed)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore", ConvergenceWarning)
         classifier.fit(_flat(x_train), y_train)
-    return float(classifier.score(_flat(x_test), y_test))
+        return float(classifier.score(_flat(x_test), y_test))
 
 
 def majority_accuracy(y_train: np.ndarray, y_test: np.ndarray) -> float:
@@ -633,6 +636,147 @@ def train(config: Config, model_name: str, data: dict[str, np.ndarray]) -> dict[
         seeds=config.seeds,
         log_every=config.log_every,
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Shared with the other sequence-classification experiments (pixel_mnist, mnist1d):
+# a validated logistic regression, selection on a validation split, table and figure.
+# ---------------------------------------------------------------------------------------
+
+LOGISTIC_CS = (0.01, 0.1, 1.0, 10.0)  # inverse L2 strengths tried by the validated baseline
+
+
+def logistic_regression_validated(
+    data: dict[str, np.ndarray], cs: tuple[float, ...] = LOGISTIC_CS, max_iter: int = 2000
+) -> dict[str, float]:
+    """Logistic regression with its L2 strength chosen on the validation split.
+
+    One ``LogisticRegression(C=c)`` per ``c`` of ``cs`` is fitted on ``x_train``; the one
+    with the best ``x_val`` accuracy (the first on ties) is scored on ``x_test``.
+
+    Args:
+      data: ``x_train``, ``y_train``, ``x_val``, ``y_val``, ``x_test``, ``y_test``;
+        inputs ``(n, ...)`` are flattened to ``(n, d)``.
+      cs: the inverse regularisation strengths tried.
+      max_iter: lbfgs iterations.
+
+    Returns:
+      ``accuracy`` (test, of the chosen ``c``), ``val_accuracy``, ``C``.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
+
+    best = None
+    with threadpool_limits(1):  # see ``mlp_accuracy``
+        for c in cs:
+            classifier = LogisticRegression(C=c, max_iter=max_iter)
+            classifier.fit(_flat(data["x_train"]), data["y_train"])
+            val = float(classifier.score(_flat(data["x_val"]), data["y_val"]))
+            if best is None or val > best[0]:
+                best = (val, c, float(classifier.score(_flat(data["x_test"]), data["y_test"])))
+    return {"accuracy": best[2], "val_accuracy": best[0], "C": best[1]}
+
+
+def select_by_validation(history_val: np.ndarray, history_test: np.ndarray) -> np.ndarray:
+    """Per seed, the test accuracy at the evaluation with the best validation accuracy.
+
+    Early stopping without retraining: ``train_classifier(..., eval_every=k,
+    splits=("val", "test"))`` evaluates both splits every ``k`` steps; the step is chosen
+    on validation (the first best on ties), the test split is only read there.
+
+    Args:
+      history_val: ``(evals, seeds)`` validation accuracy.
+      history_test: ``(evals, seeds)`` test accuracy at the same evaluations.
+
+    Returns:
+      ``(seeds,)`` test accuracy.
+    """
+    best = np.argmax(np.asarray(history_val), axis=0)
+    return np.asarray(history_test)[best, np.arange(best.size)]
+
+
+def accuracy_table(
+    measured: dict[str, dict[str, dict]], flat: dict[str, dict[str, float]], key: str
+) -> str:
+    """Rows ``group, model, per-seed test accuracy, mean, train accuracy, seconds``.
+
+    Args:
+      measured: ``{group: {model: {key: (seeds,), "train_accuracy": (seeds,), ...}}}``.
+      flat: ``{group: {baseline: accuracy}}`` (names in ``BASELINES`` or as given).
+      key: the accuracy shown (e.g. ``"test_accuracy"`` or ``"selected_test_accuracy"``).
+    """
+    rows = [("group", "model", "test acc per seed", "mean", "train acc mean", "seconds")]
+    for group, per_model in measured.items():
+        for name, m in per_model.items():
+            train_acc = f"{m['train_accuracy'].mean():.3f}" if "train_accuracy" in m else ""
+            rows.append(
+                (
+                    group,
+                    LABELS[name],
+                    " ".join(f"{a:.3f}" for a in m[key]),
+                    f"{m[key].mean():.3f}",
+                    train_acc,
+                    f"{m['seconds']:.1f}",
+                )
+            )
+        for name, acc in flat[group].items():
+            rows.append((group, BASELINES.get(name, name), f"{acc:.3f}", f"{acc:.3f}", "", ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows
+    )
+
+
+def accuracy_figure(
+    measured: dict[str, dict[str, dict]],
+    flat: dict[str, dict[str, float]],
+    key: str,
+    title: str,
+    thresholds: dict[str, list[tuple[float, str]]] | None = None,
+) -> Figure:
+    """Training loss (seed mean, min-max band) and test accuracy (bars, seed dots).
+
+    Args:
+      measured: ``{group: {model: {"loss": (logs, seeds), "logged_steps": (logs,),
+        key: (seeds,)}}}``, one column per group.
+      flat: ``{group: {baseline: accuracy}}``, horizontal lines.
+      key: the accuracy plotted.
+      title: prefix of the panel titles.
+      thresholds: ``{group: [(accuracy, label), ...]}``: claim thresholds, dashed red.
+    """
+    groups = list(measured)
+    fig = Figure(figsize=(5.5 * len(groups), 7.5), layout="constrained")
+    axes = fig.subplots(2, len(groups), squeeze=False)
+    styles = {"logistic": ("black", "-"), "mlp": ("purple", "-."), "majority": ("gray", ":")}
+    for column, group in enumerate(groups):
+        ax = axes[0, column]
+        for name, m in measured[group].items():
+            loss = m["loss"]
+            (line,) = ax.plot(m["logged_steps"], loss.mean(1), label=LABELS[name])
+            ax.fill_between(
+                m["logged_steps"], loss.min(1), loss.max(1), alpha=0.2, color=line.get_color()
+            )
+        ax.axhline(np.log(NUM_CLASSES), color="gray", ls=":", label="chance (ln 10)")
+        ax.set(title=f"{title}, {group}: training loss", xlabel="step", ylabel="cross-entropy")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+        ax = axes[1, column]
+        names = list(measured[group])
+        for i, name in enumerate(names):
+            acc = measured[group][name][key]
+            ax.bar(i, acc.mean(), color=f"C{i}", alpha=0.6)
+            ax.plot(np.full(acc.shape, i), acc, "k.", ms=6)
+        for name, acc in flat[group].items():
+            color, ls = styles.get(name, ("brown", "--"))
+            label = f"{BASELINES.get(name, name)} {acc:.3f}"
+            ax.axhline(acc, color=color, ls=ls, lw=1, label=label)
+        for i, (value, label) in enumerate((thresholds or {}).get(group, [])):
+            ax.axhline(value, color="red", ls="--", lw=0.8, alpha=0.5 + 0.5 / (i + 1), label=label)
+        ax.set_xticks(range(len(names)), [LABELS[n] for n in names])
+        ax.set(title=f"{title}, {group}: test accuracy (bar: mean, dots: seeds)", ylim=(0, 1))
+        ax.grid(alpha=0.3, axis="y")
+        ax.legend(fontsize="small", loc="lower right")
+    return fig
 
 
 def measure(config: Config) -> tuple[dict[str, dict[str, dict]], dict[str, dict[str, float]]]:
