@@ -24,6 +24,7 @@ References:
 
 from __future__ import annotations
 
+import functools
 import time
 
 import jax
@@ -68,13 +69,28 @@ def _with_bias(params, bias):
 
 
 def initial_biases(task, cells, hidden, init_keys, example):
-    """``{arm: (s, 4h)}`` the initial LSTM bias of each arm and seed."""
-    out = {}
-    for name, (_, cell) in cells.items():
-        model = _synthetic.make_model(task.head, cell, hidden)
-        params = jax.vmap(lambda k, m=model: m.init(jax.random.split(k)[0], example))(init_keys)
-        out[name] = _get(params, BIAS_PATH)
-    return out
+    """``{arm: (s, 4h)}`` the initial LSTM bias of each arm and seed.
+
+    Each arm's model is initialised from the key ``train_seeds`` gives it (the first half
+    of each seed's split), in one jitted program for every arm, of which only the biases
+    are kept (XLA drops the kernels' draws): the same numbers as an eager ``init`` per
+    arm, in well under a second instead of ~12 s.
+    """
+    arm_models = {
+        name: _synthetic.make_model(task.head, cell, hidden) for name, (_, cell) in cells.items()
+    }
+
+    @jax.jit
+    def biases(keys):
+        def one(model, key):
+            return _get(model.init(jax.random.split(key)[0], example), BIAS_PATH)
+
+        return {
+            name: jax.vmap(functools.partial(one, model))(keys)
+            for name, model in arm_models.items()
+        }
+
+    return biases(init_keys)
 
 
 def train_arms(task, length, split, optimizer, *, hidden, batch_size, num_steps, t_max, arms):
