@@ -32,6 +32,7 @@ from experiments import (
     mnist1d,
     near_orthogonal,
     pixel_mnist,
+    pretrained,
     seq2seq_attention,
     sequential_digits,
 )
@@ -52,6 +53,7 @@ EXPERIMENTS = {
     "mnist1d": mnist1d,
     "japanese_vowels": japanese_vowels,
     "hyperparameter_search": hyperparameter_search,
+    "pretrained": pretrained,
     "forecasting": forecasting,
     "char_rnn": char_rnn,
     "seq2seq_attention": seq2seq_attention,
