@@ -35,6 +35,7 @@ from experiments import (
     pretrained,
     seq2seq_attention,
     sequential_digits,
+    symmetry,
 )
 
 # The registry: adding an experiment is one line here.
@@ -42,6 +43,7 @@ EXPERIMENTS = {
     "init_variance": init_variance,
     "init_distribution": init_distribution,
     "near_orthogonal": near_orthogonal,
+    "symmetry": symmetry,
     "gradient_flow": gradient_flow,
     "clipping": clipping,
     "adding": adding,
