@@ -9,8 +9,8 @@ the pretrained model is saved with ``jaxrnn.training.fit(checkpoint_dir=...)`` (
 ``jaxrnn.checkpoint.Checkpointer``) and the fine-tuned model is started from it with
 ``jaxrnn.checkpoint.restore_params(directory, fresh, subtrees=["rnn"])``: the recurrent
 encoder is loaded leaf for leaf, bit-exact, and the classifier head keeps its fresh
-initialisation (its shape may differ, e.g. a next-row predictor's 8 outputs against
-5 classes; its classes mean nothing for the new task in any case).
+initialisation (its shape may differ, e.g. the autoencoder's 64 outputs against 5
+classes; the supervised head's classes mean nothing for the new task in any case).
 
 Data: scikit-learn's 8x8 digits (1797 images, bundled, no download), read one row per
 step (T = 8 steps of 8 pixels, standardised by two scalars, the mean and standard
@@ -32,7 +32,7 @@ the same batches, learning rate and steps (paired by seed):
   every image's pixels permuted at random (same pixel values, no spatial structure). Its
   weights have been through as many Adam steps and have a pretrained scale; what they
   lack is the content. If the benefit came from the weight scale or from training as
-  such, this arm would have it too.
+  such, this arm would have it too; here it largely does (reported, not claimed).
 * ``supervised`` (FULL, reported, not claimed): the encoder of a ``SequenceClassifier``
   trained on digits 0-4 with their labels (Yosinski et al.'s transfer between halves of
   the classes).
@@ -89,7 +89,7 @@ CALIBRATION_SEEDS = tuple(range(12))
 # Frozen thresholds; the calibration behind them is in Config's docstring.
 MIN_FINAL_GAIN = 0.02  # seed mean: final test accuracy, autoencoder init - scratch
 MAX_STEP_FRACTION = 0.75  # median seed: steps to scratch's final accuracy, autoencoder / scratch
-MIN_CONTROL_GAP = 0.02  # seed mean: final test accuracy, autoencoder - scrambled-pixel autoencoder
+# Not a claim (held-out seeds 100..119 gave .015 [-.008, .038]): reported by ``control``.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,33 +111,53 @@ class Config:
     * **pretraining speeds learning**: steps until the test accuracy first reaches
       scratch's final accuracy, autoencoder init over scratch, median seed at most
       ``MAX_STEP_FRACTION`` = 0.75 (never reached: one evaluation past the budget).
-    * **the content matters, not the scale**: final test accuracy, autoencoder init minus
-      the scrambled-pixel autoencoder init, seed mean at least ``MIN_CONTROL_GAP`` = 0.02.
+    * Not claimed (it failed its held-out check, numbers below): **the content
+      matters, not the scale**. Against the control pretrained on scrambled pixels the
+      autoencoder init's final accuracy is ahead on the calibration seeds but inside
+      the noise on FULL's 20 held-out seeds, the two reach the same best accuracy, and
+      the scrambled init reaches scratch's final accuracy as fast (median step ratio
+      .50 against .53 on FULL): here most of the speed-up, and part of the gain, come
+      from pretraining as such (a trained weight scale), not from the digits' structure.
+      Reported in the table and ``metrics["control"]``.
     * Not claimed, reported: logistic regression on the same 25 flattened images beats
       every recurrent arm (.91 against .81-.85); on 8x8 digits a linear classifier of all
-      64 pixels is the stronger few-shot learner. The scrambled control also speeds up
-      the first steps (steps ratio median ~0.6): part of the speed-up is the scale.
+      64 pixels is the stronger few-shot learner. Majority class .203. The supervised
+      pretraining on 0-4 (FULL) transfers worse than scratch (.748 against .814).
 
-    Calibration (seeds 0..11, the thresholds frozen from it): final test accuracy, seed
+    Calibration (the thresholds were frozen on seeds 0..11): final test accuracy, seed
     mean, scratch .792, autoencoder .845, scrambled .807, logistic regression .909,
     majority .203. Autoencoder - scratch per seed .129 .013 .002 .154 -.018 .038 -.007
     .033 .051 .042 .040 .150 (mean .052); autoencoder - scrambled .080 .027 .031 .089
     .029 .004 .022 -.018 .087 .011 -.009 .103 (mean .038); steps ratio per seed .75 .25
     .71 .33 .50 .50 never .40 .09 .12 .67 .17 (median .45). The thresholds are about
-    40% and 50% of the calibration means and 1.7x the median ratio. Held-out check
-    (QUICK, seeds 100..107, after freezing): scratch .814, autoencoder .854, scrambled
-    .821, logistic .912; gain .040 [.020, .059], ratio median .44, control gap .032
-    [-.012, .076]: every claim passes. The control's interval includes 0 on 8 seeds:
-    the content claim is on the seed mean, and a single run of QUICK can fail it;
-    FULL's 20 seeds narrow it. QUICK took 17 s wall (20 s CPU) on this 2-core CPU;
-    FULL (20 seeds, the supervised arm added) is estimated at ~1 minute.
+    40% of the calibration mean gain and 1.7x the median ratio (the control's was .02,
+    about 50% of its mean). Re-run on seeds 0..5 (``--seeds=0,1,2,3,4,5``): scratch
+    .781, autoencoder .834, scrambled .790, logistic .911; gain .053 [-.022, .128],
+    ratio median .50 [mean interval .30, .72], control gap .044 [.008, .079]; the 12-seed
+    run reproduces the figures above exactly (.052, .45, .038).
+
+    Held-out checks, after freezing. QUICK (seeds 100..107): scratch .814, autoencoder
+    .854, scrambled .821, logistic .912; gain .040 [.020, .059] passes, ratio median .44
+    passes, control gap .032 [-.012, .076] (would have passed the .02 threshold). FULL
+    (seeds 100..119): scratch .814, autoencoder .839, scrambled .824, supervised .748,
+    logistic .908; gain .025 [.007, .043] passes (narrowly: on seeds 108..119 alone it is
+    .016), ratio median .53 passes, control gap .015 [-.008, .038] FAILS the .02
+    threshold, and its interval includes 0 (best-accuracy gap .000). The control was
+    therefore dropped from the claims rather than re-frozen lower: a threshold under
+    .015 is one an absent effect (per-seed sd .049) passes on about 1 in 5 runs of 8
+    seeds. The gain claim is on the seed mean, per-seed sd .039: an absent effect
+    passes .02 on about 1 in 10 runs of 8 seeds (QUICK), 1 in 60 of 20 (FULL).
+
+    Wall time on this 2-core CPU (idle, ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false``):
+    QUICK 20 s (25 s CPU), seeds 0..5 25 s, seeds 0..11 28 s; FULL (20 seeds, the
+    supervised arm added) 69 s (43 s CPU).
 
     Attributes:
       cell: ``gru`` or ``lstm`` (jaxrnn's default initialisers).
       pixels_per_step: pixels read per step, row-major (8: one row per step, T = 8;
         1: pixel by pixel, T = 64); divides 64.
       hidden: hidden units.
-      pretrain_steps: Adam steps of each pretraining (labels, shuffled labels, next row).
+      pretrain_steps: Adam steps of each pretraining (autoencoder, scrambled, supervised).
       pretrain_batch: images per pretraining batch and seed.
       pretrain_learning_rate: Adam's learning rate in pretraining.
       shots: labelled images per target class drawn (per seed) for fine-tuning.
@@ -151,8 +171,8 @@ class Config:
         (stratified); the rest is the pool the few-shot sets are drawn from.
       split_seed: seed of the pool/test split (the same for every seed).
       pretrainings: the checkpoint arms run, any of ``autoencoder``, ``scrambled``,
-        ``supervised``; the claims need ``autoencoder`` (and ``scrambled`` for the
-        control).
+        ``supervised``; the claims need ``autoencoder`` (and the reported control
+        ``scrambled``).
       unlabeled_pool: the autoencoders also train on the target pool's images, without
         their labels (semi-supervised, as in Dai & Le).
       seeds: one initialisation, few-shot draw, label shuffle and data order per seed,
@@ -581,6 +601,40 @@ def steps_to(
     return np.where(reached.any(axis=0), out, never)
 
 
+def control(fine: dict) -> dict:
+    """The scrambled-pixel control, reported (not claimed): autoencoder init minus it.
+
+    Args:
+      fine: as for ``claims``, with ``autoencoder`` and ``scrambled``.
+
+    Returns:
+      ``final_gap (seeds,)`` final test accuracy, autoencoder - scrambled, with its seed
+      ``mean`` and 95% t ``interval``; ``best_gap_mean`` (best test accuracy over the
+      curve, seed mean of the difference); ``speed_ratio_median`` of each of the two
+      arms (steps to scratch's final accuracy over scratch's own, median seed, a curve
+      that never reaches it counted one evaluation past the budget).
+    """
+    steps = fine["scratch"]["steps"]
+    level = fine["scratch"]["test_accuracy"][-1]
+    never = float(steps[-1] + (steps[-1] - steps[-2] if len(steps) > 1 else 1))
+    own = steps_to(fine["scratch"]["test_accuracy"], steps, level, never)
+    auto, scram = fine["autoencoder"]["test_accuracy"], fine["scrambled"]["test_accuracy"]
+    gap = np.asarray(auto[-1] - scram[-1], np.float64)
+    mean, lo, hi = _harness.t_interval(gap)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = {
+            arm: float(np.median(steps_to(fine[arm]["test_accuracy"], steps, level, never) / own))
+            for arm in ("autoencoder", "scrambled")
+        }
+    return {
+        "final_gap": gap,
+        "mean": mean,
+        "interval": (lo, hi),
+        "best_gap_mean": float(np.mean(auto.max(0) - scram.max(0))),
+        "speed_ratio_median": ratios,
+    }
+
+
 def claims(fine: dict) -> list[_harness.Claim]:
     """The claims of ``Config``'s docstring from the fine-tuning curves.
 
@@ -589,7 +643,8 @@ def claims(fine: dict) -> list[_harness.Claim]:
         ``scratch`` and ``autoencoder`` (and ``scrambled`` for the control claim).
 
     Returns:
-      ``[final gain, speed]`` and, with ``scrambled``, the control claim.
+      ``[final gain, speed]``. The scrambled-pixel control is reported by ``control``,
+      not claimed: on held-out seeds its gap is inside the noise (see ``Config``).
     """
     scratch, pretrained = fine["scratch"], fine["autoencoder"]
     steps = scratch["steps"]
@@ -618,19 +673,6 @@ def claims(fine: dict) -> list[_harness.Claim]:
             reduce="median",
         ),
     ]
-    if "scrambled" in fine:
-        out.append(
-            _harness.versus(
-                "the content matters: final test accuracy of the autoencoder init over the "
-                "scrambled-pixel autoencoder init's (seed mean)",
-                pretrained["test_accuracy"][-1],
-                "autoencoder pretrained on scrambled pixels",
-                fine["scrambled"]["test_accuracy"][-1],
-                low=MIN_CONTROL_GAP,
-                reduce="mean",
-                relative=False,
-            )
-        )
     return out
 
 
@@ -665,6 +707,15 @@ def _table(config: Config, m: dict) -> str:
         if np.all(np.isfinite(p["source_accuracy"])):
             line += f", accuracy on 0-4 {np.mean(p['source_accuracy']):.3f}"
         lines.append(line)
+    if "control" in m:
+        c = m["control"]
+        r = c["speed_ratio_median"]
+        lines.append(
+            f"control (not claimed): final accuracy, autoencoder - scrambled, mean "
+            f"{c['mean']:+.3f} [{c['interval'][0]:+.3f}, {c['interval'][1]:+.3f}], best "
+            f"{c['best_gap_mean']:+.3f}; steps to scratch's final / scratch's, median: "
+            f"autoencoder {r['autoencoder']:.2f}, scrambled {r['scrambled']:.2f}"
+        )
     return "\n".join(lines)
 
 
@@ -721,6 +772,13 @@ def _summary(config: Config, m: dict) -> str:
         f"Final test accuracy, seed mean: {accs}; same few-shot images, flattened: logistic "
         f"regression {base['logistic'].mean():.1%}, majority class "
         f"{base['majority'].mean():.1%}."
+        + (
+            f" Not claimed: the scrambled-pixel control, autoencoder - scrambled "
+            f"{m['control']['mean']:+.3f} [{m['control']['interval'][0]:+.3f}, "
+            f"{m['control']['interval'][1]:+.3f}] (final accuracy, seed mean)."
+            if "control" in m
+            else ""
+        )
     )
 
 
@@ -729,6 +787,8 @@ def run(config: Config = QUICK) -> _harness.Result:
     m = measure(config)
     fine = m["finetuning"]
     claim_list = claims(fine) if "autoencoder" in fine else []
+    if "autoencoder" in fine and "scrambled" in fine:
+        m["control"] = control(fine)
     scratch_final = fine["scratch"]["test_accuracy"][-1]
     m["steps_to_scratch_final"] = {
         arm: steps_to(f["test_accuracy"], f["steps"], scratch_final) for arm, f in fine.items()
@@ -736,7 +796,6 @@ def run(config: Config = QUICK) -> _harness.Result:
     m["thresholds"] = {
         "min_final_gain": MIN_FINAL_GAIN,
         "max_step_fraction": MAX_STEP_FRACTION,
-        "min_control_gap": MIN_CONTROL_GAP,
     }
     return _harness.Result(
         name=NAME,
