@@ -7,7 +7,9 @@ import math
 import jax
 import numpy as np
 import pytest
+from flax import traverse_util
 
+import jaxrnn
 from experiments import _harness, pretrained
 
 TINY = pretrained.Config(
@@ -54,14 +56,28 @@ def test_loaded_encoder_equals_the_checkpoint_and_the_head_stays_fresh(tmp_path)
     pre = pretrained.pretrain(TINY, "autoencoder", data, tmp_path / "ae")
     fresh = pretrained.init_params(TINY, "classify", 0)
     loaded = pretrained.load_encoder(tmp_path / "ae", fresh)
-    saved = pre["params"]["params"][pretrained.ENCODER]
-    for a, b in zip(
-        jax.tree_util.tree_leaves(loaded["params"][pretrained.ENCODER]),
-        jax.tree_util.tree_leaves(saved),
-        strict=True,
-    ):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))  # bit-exact
-    # The autoencoder's head has 64 outputs, the classifier's 5: the head is fresh's.
+    # What is on disk, read back independently of restore_params (the saved TrainState).
+    ckpt = jaxrnn.checkpoint.Checkpointer(tmp_path / "ae", max_to_keep=None, create=False)
+    try:
+        assert ckpt.latest_step() == TINY.pretrain_steps
+        raw = ckpt.restore_raw()
+    finally:
+        ckpt.close()
+    on_disk = traverse_util.flatten_dict(raw["params"]["params"], sep="/")
+    got = traverse_util.flatten_dict(loaded["params"], sep="/")
+    in_memory = traverse_util.flatten_dict(pre["params"]["params"], sep="/")
+    encoder = [k for k in got if k.startswith(pretrained.ENCODER + "/")]
+    assert encoder and all(k in on_disk for k in encoder)
+    for key in encoder:  # bit-exact, dtype included
+        assert got[key].dtype == on_disk[key].dtype
+        np.testing.assert_array_equal(np.asarray(got[key]), np.asarray(on_disk[key]))
+        np.testing.assert_array_equal(np.asarray(got[key]), np.asarray(in_memory[key]))
+    # The checkpoint's head has 64 outputs (the autoencoder), the model's 5 (classes).
+    head = [k for k in got if not k.startswith(pretrained.ENCODER + "/")]
+    saved_head = [k for k in on_disk if not k.startswith(pretrained.ENCODER + "/")]
+    assert {np.shape(got[k])[-1] for k in head} == {pretrained.NUM_CLASSES}
+    assert {np.shape(on_disk[k])[-1] for k in saved_head} == {pretrained.PIXELS}
+    # The head is fresh's, leaf for leaf.
     for key in loaded["params"]:
         if key == pretrained.ENCODER:
             continue
