@@ -150,8 +150,8 @@ class Config:
     """
 
     path: str = ""
-    train_chars: int = 12000
-    eval_chars: int = 6000
+    train_chars: int = 6000
+    eval_chars: int = 3000
     val_fraction: float = 0.05
     test_fraction: float = 0.05
     ngram_orders: tuple[int, ...] = (2, 3, 4, 5)
@@ -161,11 +161,11 @@ class Config:
     dropout: float = 0.5
     recurrent_dropout: float = 0.25
     seq_len: int = 64
-    batch_size: int = 32
-    num_steps: int = 300
+    batch_size: int = 16
+    num_steps: int = 200
     learning_rate: float = 1e-2
     max_grad_norm: float = 1.0
-    eval_every: int = 25
+    eval_every: int = 20
     min_overfit: float = 0.1
     min_dropout_gain: float = 0.05
     max_gap_ratio: float = 0.7
