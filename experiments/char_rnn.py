@@ -1,7 +1,7 @@
 r"""Character-level language models: tanh RNN, LSTM and GRU against n-gram baselines.
 
-Seed 003's character model (``jaxrnn.models.CharLanguageModel``: an embedding, one
-recurrent layer and a log-softmax over the characters at every step) learns
+A character-level model (Graves 2013; ``jaxrnn.models.CharLanguageModel``: an
+embedding, one recurrent layer and a log-softmax over the characters at every step) learns
 :math:`\log p(c_{t+1} \mid c_{\le t})` on a text that ships with Python itself: the
 pydoc topics (``pydoc_data.topics``, the text of the Python Language Reference that
 ``help("if")`` prints; ~465,000 characters of English prose, grammar rules and code

@@ -1083,7 +1083,7 @@ def _summary(config: Config, data: dict, measured: dict) -> str:
         f"{config.window} values, split chronologically (train / val / test "
         f"{1 - config.val_fraction - config.test_fraction:.0%} / {config.val_fraction:.0%} "
         f"/ {config.test_fraction:.0%}), normalised with the training part's statistics. "
-        f"Seed 001's LSTM ({config.hidden_size} units, a dense head on the last step; "
+        f"An LSTM ({config.hidden_size} units, a dense head on the last step; "
         f"{config.num_steps} Adam steps, {len(config.seeds)} seeds) against four baselines "
         f"fitted in the same run on the same windows: persistence, a least-squares "
         f"AR({config.window}), gradient-boosted trees (scikit-learn, "

@@ -131,7 +131,7 @@ def lstm_step(
     xw: Array,
     recurrent_mask: Array | None = None,
 ) -> tuple[LSTMState, Array]:
-    r"""LSTM step (seeds 001/003; Hochreiter & Schmidhuber 1997, Gers et al. 2000).
+    r"""LSTM step (Hochreiter & Schmidhuber 1997; Gers, Schmidhuber & Cummins 2000).
 
     .. math::
         [i; f; g; o] &= x_t W_x + h_{t-1} W_h + b \\

@@ -149,7 +149,8 @@ def ones(key: PRNGKey, shape: Shape, dtype: DType = jnp.float32) -> Array:
 def constant(value: float) -> Initializer:
     """Fills every entry with ``value``.
 
-    Seed 004: a ReLU bias of 0.01 keeps units active early in training.
+    E.g. a ReLU bias of 0.01, a common recipe to keep units active early in training
+    (Goodfellow, Bengio & Courville 2016, section 8.4).
 
     Args:
       value: the constant (a real number).
@@ -558,8 +559,8 @@ def lecun_normal(
 ) -> Initializer:
     r"""LeCun normal: :math:`\mathrm{Var}[w] = 1 / n_\text{in}` (truncated normal).
 
-    Seed 002's choice for tanh and sigmoid networks; with ReLU the second moment halves
-    at every layer.
+    LeCun, Bottou, Orr & Müller (1998)'s choice for tanh and sigmoid networks; with ReLU
+    the second moment halves at every layer.
 
     Args:
       in_axis: see ``variance_scaling``.

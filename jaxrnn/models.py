@@ -138,10 +138,11 @@ def _project(x: Array, input_projection: int | None) -> Array:
 class SequenceRegressor(nn.Module):
     """A recurrent stack and a dense head on the hidden state of the last valid step.
 
-    Seed 001's ``LSTMModel`` (``out = fc(lstm(x)[:, -1, :])``) for any cell and depth; with
-    ``seq_lengths`` the head reads each sequence's own last step. With a sequence layer
-    (``jaxrnn.MinGRU``, ``jaxrnn.MinLSTM``, ``jaxrnn.LRU``) in place of the cell the head
-    reads that layer's output at the last valid step (see the module docstring).
+    The usual ``LSTMModel`` of PyTorch tutorials (``out = fc(lstm(x)[:, -1, :])``) for any
+    cell and depth; with ``seq_lengths`` the head reads each sequence's own last step.
+    With a sequence layer (``jaxrnn.MinGRU``, ``jaxrnn.MinLSTM``, ``jaxrnn.LRU``) in place
+    of the cell the head reads that layer's output at the last valid step (see the module
+    docstring).
 
     Examples:
       >>> import jax, jax.numpy as jnp, jaxrnn

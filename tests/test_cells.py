@@ -1,9 +1,10 @@
 """Tests of jaxrnn.cells against a NumPy reference of the seed equations and flax.linen.
 
-The reference below is written from the equations of seeds 001 (section 4) and 003
-(section 2.3) and the layer-norm / weight-norm definitions in the ``cells`` docstrings,
-in float64 NumPy, without calling any jaxrnn function: only the fused parameter layout
-(gates i, f, g, o / r, z, n along the last axis) is shared with the code under test.
+The reference below is written from the equations of Hochreiter & Schmidhuber (1997),
+Gers et al. (2000) and Cho et al. (2014) and the layer-norm / weight-norm definitions
+in the ``cells`` docstrings, in float64 NumPy, without calling any jaxrnn function:
+only the fused parameter layout (gates i, f, g, o / r, z, n along the last axis) is
+shared with the code under test.
 """
 
 import functools

@@ -30,7 +30,7 @@ def test_regressor_reads_the_last_valid_step(x, cell):
     for b, n in enumerate(LENGTHS.tolist()):
         alone = model.apply(variables, x[b : b + 1, :n])
         chex.assert_trees_all_close(padded[b], alone[0], **TOL)
-    # Seed 001's LSTMModel: the head on outputs[:, -1] of the last layer.
+    # The tutorial LSTMModel: the head on outputs[:, -1] of the last layer.
     params = variables["params"]
     h = x
     for k in range(2):
