@@ -78,7 +78,7 @@ def _measured():
 
 
 CONFIG = dataclasses.replace(
-    overfitting.QUICK, min_overfit=0.1, min_dropout_gain=0.05, max_gap_ratio=0.9
+    overfitting.QUICK, min_overfit=0.1, min_dropout_gain=0.05, max_gap_ratio=0.9, weight_norm_band=0
 )
 
 
@@ -112,11 +112,12 @@ def test_claims_fail_when_plain_does_not_overfit():
 def test_weight_norm_band_claim():
     band = dataclasses.replace(CONFIG, weight_norm_band=0.1)
     checked, _ = overfitting.claims(band, _measured())
-    assert checked[-1].passed and checked[-1].measured == pytest.approx(0.05)
+    assert len(checked) == 6
+    assert checked[-1].passed and checked[-1].measured == pytest.approx(-0.05)  # 3.8 - 3.85
     measured = _measured()
-    measured["weight_norm"] = measured["dropout"]  # a weight norm that regularises
+    measured["weight_norm"] = _arm([3.7, 3.7, 3.7], [3.7, 3.72, 3.68], [1.5, 1.5, 1.5])
     checked, _ = overfitting.claims(band, measured)
-    assert not checked[-1].passed
+    assert not checked[-1].passed  # a weight norm that regularises: 0.15 bits below plain
 
 
 @pytest.mark.parametrize(
@@ -135,6 +136,11 @@ def test_weight_norm_band_claim():
         ("ngram_orders", ()),
     ],
 )
+def test_default_seeds_are_held_out():
+    for config in (overfitting.QUICK, overfitting.FULL):
+        assert _harness.held_out(config.seeds, overfitting.CALIBRATION_SEEDS)
+
+
 def test_config_errors_name_the_field(field, value):
     with pytest.raises(ValueError, match=f"`{field}`"):
         overfitting.Config(**{field: value})
@@ -150,8 +156,8 @@ def test_tiny_run_and_save(tmp_path):
         np.testing.assert_array_equal(run["steps"], [2, 4])
         assert np.all(np.isfinite(run["early_test"]))
         np.testing.assert_allclose(run["final_gap"], run["final_val"] - run["final_train"])
-    assert len(result.claims) == 5 and "Witten-Bell" in result.summary
+    assert len(result.claims) == 6 and "Witten-Bell" in result.summary
     out = _harness.save(result, tmp_path)
     assert (out / "curves.png").stat().st_size > 0
     saved = json.loads((out / "results.json").read_text())
-    assert "runs" in saved["metrics"] and len(saved["claims"]) == 5
+    assert "runs" in saved["metrics"] and len(saved["claims"]) == 6
