@@ -68,6 +68,7 @@ MIN_RANDOM_SPREAD = 0.5  # worst seed: the random arm's final unit spread
 MAX_RANDOM_OVER_BOUND = 0.2  # worst seed: random arm's final MSE / rank-1 bound
 MIN_CONSTANT_OVER_BOUND = 1.0 - 1e-4  # every seed: constant arm's final MSE / bound (theorem)
 CONSTANT_OVER_ONE_UNIT = (0.9, 1.1)  # every seed: constant / one-unit final MSE
+MAX_RANDOM_OVER_CONSTANT = 0.15  # worst seed: random / constant arm's final MSE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +97,19 @@ class Config:
       random student that learnt no more than one unit's worth) would be at 1 or more.
     * **constant init = one unit**: the constant arm's final MSE over the one-unit
       student's, every seed, inside ``CONSTANT_OVER_ONE_UNIT``.
+    * **random init beats constant init**: the random arm's final MSE over the constant
+      arm's (same seed, teacher and batches) is at most ``MAX_RANDOM_OVER_CONSTANT`` on
+      the worst seed; with no effect (both arms symmetric, or the same numbers) it is
+      about 1 and the claim fails.
+
+    Reported, not claimed: the gradient spread at initialisation,
+    :math:`\max_{i,j} |\partial L / \partial W_{h,ij} - \partial L / \partial W_{h,i0}|`
+    over the recurrent kernel's columns (one column per unit) on the evaluation batch:
+    exactly 0 for the constant arm (every unit gets the same gradient, so no step can
+    separate them), of order 1e-3..1e-2 for the random arm (``grad_spread`` in the
+    metrics and the table). ``constant_jitter`` > 0 adds that much Gaussian noise to the
+    constant arm's initial weights: the symmetry is then broken from the start and the
+    first claim fails (a test runs it).
 
     Calibration (seeds 0..5, QUICK settings; first thresholds 0.05, 0.5 and [0.8, 1.25],
     then frozen at the values above from these figures): constant arm's spread exactly 0
@@ -117,6 +131,8 @@ class Config:
       output_size: outputs per step.
       seq_len: steps per sequence.
       constant_value: the constant arm's every weight.
+      constant_jitter: std of Gaussian noise added to the constant arm's initial weights
+        (0: exactly constant; > 0 breaks the symmetry, a control).
       steps: Adam steps.
       batch_size: sequences per batch.
       eval_size: held-out evaluation sequences (spread, MSE, bound).
@@ -134,6 +150,7 @@ class Config:
     output_size: int = 4
     seq_len: int = 20
     constant_value: float = 0.1
+    constant_jitter: float = 0.0
     steps: int = 600
     batch_size: int = 32
     eval_size: int = 512
@@ -165,6 +182,10 @@ class Config:
         if not (np.isfinite(self.constant_value) and self.constant_value != 0):
             raise ValueError(
                 f"Config: expected a finite nonzero `constant_value`, got {self.constant_value}"
+            )
+        if not (np.isfinite(self.constant_jitter) and self.constant_jitter >= 0):
+            raise ValueError(
+                f"Config: expected a finite `constant_jitter` >= 0, got {self.constant_jitter}"
             )
         if self.log_every > self.steps:
             raise ValueError(
@@ -238,10 +259,22 @@ class Student(nn.Module):
         return self.head(self.rnn(x))
 
 
+def jittered_constant(value: float, jitter: float):
+    """``initializers.constant(value)``, plus N(0, jitter^2) noise when ``jitter`` > 0."""
+    base = initializers.constant(value)
+    if jitter == 0:
+        return base
+
+    def init(key, shape, dtype=jnp.float32):
+        return base(key, shape, dtype) + jitter * jax.random.normal(key, shape, dtype)
+
+    return init
+
+
 def make_student(config: Config, arm: str) -> Student:
     """The student of ``arm`` (see the module docstring)."""
     if arm == "constant":
-        c = initializers.constant(config.constant_value)
+        c = jittered_constant(config.constant_value, config.constant_jitter)
         cell = jaxrnn.SimpleRNNCell(
             config.hidden, kernel_init=c, recurrent_kernel_init=c, bias_init="zeros"
         )
@@ -273,6 +306,11 @@ def unit_spread(h: jax.Array) -> jax.Array:
     return jnp.max(jnp.abs(h - h[..., :1]))
 
 
+def column_spread(grad: jax.Array) -> jax.Array:
+    r""":math:`\max_{i,j} |G_{ij} - G_{i0}|`: how much the columns (units) of ``grad`` differ."""
+    return jnp.max(jnp.abs(grad - grad[:, :1]))
+
+
 def _batch(config: Config, key, size):
     return jax.random.normal(key, (size, config.seq_len, config.input_size))
 
@@ -282,8 +320,10 @@ def train_arm(config: Config, arm: str) -> dict:
 
     Returns:
       ``mse (logs, seeds)`` held-out MSE, ``spread (logs, seeds)`` unit spread (NaN for
-      one unit), ``logged_steps (logs,)`` (0 included), ``bound (seeds,)`` the rank-1
-      bound of the evaluation targets, ``seconds``.
+      one unit), ``grad_spread (seeds,)`` the recurrent kernel gradient's column spread
+      at initialisation on the evaluation batch (NaN for one unit), ``logged_steps
+      (logs,)`` (0 included), ``bound (seeds,)`` the rank-1 bound of the evaluation
+      targets, ``seconds``.
     """
     model = make_student(config, arm)
     optimizer = optax.chain(
@@ -323,21 +363,26 @@ def train_arm(config: Config, arm: str) -> dict:
 
         _, (mse, spread) = jax.lax.scan(block, (params, opt_state), jnp.arange(num_logs))
         mse0, spread0 = measure(params)
+        grad0 = jax.grad(loss_fn)(params, x_eval, y_eval)
         return (
             jnp.concatenate([mse0[None], mse]),
             jnp.concatenate([spread0[None], spread]),
+            column_spread(grad0["params"]["cell"]["recurrent_kernel"]),
             y_eval,
         )
 
     start = time.perf_counter()
-    mse, spread, y_eval = jax.jit(jax.vmap(one_seed))(jnp.asarray(config.seeds))
+    mse, spread, grad_spread, y_eval = jax.jit(jax.vmap(one_seed))(jnp.asarray(config.seeds))
     mse, spread = np.asarray(mse, np.float64).T, np.asarray(spread, np.float64).T
+    grad_spread = np.asarray(grad_spread, np.float64)
     seconds = time.perf_counter() - start
     if arm == "one_unit":
         spread = np.full_like(spread, np.nan)
+        grad_spread = np.full_like(grad_spread, np.nan)
     return {
         "mse": mse,
         "spread": spread,
+        "grad_spread": grad_spread,
         "logged_steps": np.arange(num_logs + 1) * config.log_every,
         "bound": np.asarray([rank_one_bound(y) for y in np.asarray(y_eval)]),
         "target_variance": np.asarray(y_eval, np.float64).var(axis=(1, 2)).mean(-1),
@@ -411,11 +456,19 @@ def claims(m: dict) -> list[_harness.Claim]:
             low=CONSTANT_OVER_ONE_UNIT[0],
             reduce="min",
         ),
+        _harness.versus(
+            "random init below constant init: final MSE ratio (worst seed)",
+            rand["mse"][-1],
+            "constant init (same seeds, same batches)",
+            const["mse"][-1],
+            high=MAX_RANDOM_OVER_CONSTANT,
+            reduce="max",
+        ),
     ]
 
 
 def _table(m: dict) -> str:
-    rows = [("arm", "final MSE per seed", "/ bound", "final unit spread", "s")]
+    rows = [("arm", "final MSE per seed", "/ bound", "final unit spread", "grad spread", "s")]
     bound = m["constant"]["bound"]
     for arm in ARMS:
         r = m[arm]
@@ -425,12 +478,13 @@ def _table(m: dict) -> str:
                 " ".join(f"{v:.4f}" for v in r["mse"][-1]),
                 " ".join(f"{v:.3f}" for v in r["mse"][-1] / bound),
                 " ".join("-" if np.isnan(v) else f"{v:.2g}" for v in r["spread"][-1]),
+                " ".join("-" if np.isnan(v) else f"{v:.2g}" for v in r["grad_spread"]),
                 f"{r['seconds']:.1f}",
             )
         )
-    rows.append(("rank-1 bound", " ".join(f"{v:.4f}" for v in bound), "1", "", ""))
+    rows.append(("rank-1 bound", " ".join(f"{v:.4f}" for v in bound), "1", "", "", ""))
     tv = m["constant"]["target_variance"]
-    rows.append(("target variance", " ".join(f"{v:.4f}" for v in tv), "", "", ""))
+    rows.append(("target variance", " ".join(f"{v:.4f}" for v in tv), "", "", "", ""))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows
@@ -500,6 +554,7 @@ def run(config: Config = QUICK) -> _harness.Result:
         "max_random_over_bound": MAX_RANDOM_OVER_BOUND,
         "min_constant_over_bound": MIN_CONSTANT_OVER_BOUND,
         "constant_over_one_unit": CONSTANT_OVER_ONE_UNIT,
+        "max_random_over_constant": MAX_RANDOM_OVER_CONSTANT,
     }
     return _harness.Result(
         name=NAME,
