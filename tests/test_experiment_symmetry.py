@@ -87,10 +87,10 @@ def test_claims_pass_with_the_effect_and_fail_without_it():
     assert all(c.baseline and math.isfinite(c.measured) for c in good)
     # The random student no better than the symmetric one: the bound claim fails.
     stuck = symmetry.claims(_measured([0.3, 0.4], [0.3, 0.4], [0.3, 0.41]))
-    assert [c.passed for c in stuck] == [True, True, True, False, True, True]
+    assert [c.passed for c in stuck] == [True, True, True, False, True, True, False]
     # Constant init with the symmetry broken (units differ, loss like the random net):
     broken = symmetry.claims(_measured([0.01, 0.02], [0.01, 0.02], [0.3, 0.41], spread_const=0.5))
-    assert [c.passed for c in broken] == [False, True, False, True, True, False]
+    assert [c.passed for c in broken] == [False, True, False, True, True, False, False]
 
 
 def test_short_run_writes_results_and_figure(tmp_path):
@@ -103,14 +103,27 @@ def test_short_run_writes_results_and_figure(tmp_path):
     assert np.all(m["constant"]["mse"][-1] >= m["constant"]["bound"] * (1 - 1e-4))
     assert np.all(np.isnan(m["one_unit"]["spread"]))
     np.testing.assert_array_equal(m["constant"]["bound"], m["random"]["bound"])  # same data
-    assert len(result.claims) == 6
+    assert len(result.claims) == 7
+    assert np.all(m["constant"]["grad_spread"] == 0.0)
+    assert np.all(m["random"]["grad_spread"] > 0.0)
     run_dir = _harness.save(result, tmp_path)
     record = json.loads((run_dir / "results.json").read_text())
     assert record["config"] == json.loads(json.dumps(dataclasses.asdict(TINY)))
     assert (run_dir / "symmetry.png").stat().st_size > 0
 
 
+def test_jittered_constant_init_fails_the_identical_units_claim():
+    jittered = dataclasses.replace(TINY, constant_jitter=1e-4, steps=10, log_every=10)
+    m = {arm: symmetry.train_arm(jittered, arm) for arm in ("constant",)}
+    assert np.all(m["constant"]["spread"].max(0) > symmetry.MAX_CONSTANT_SPREAD)
+    assert np.all(m["constant"]["grad_spread"] > 0.0)
+    claim = symmetry.claims({**m, "random": m["constant"], "one_unit": m["constant"]})[0]
+    assert not claim.passed
+
+
 def test_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="`constant_jitter`"):
+        symmetry.Config(constant_jitter=-1.0)
     with pytest.raises(ValueError, match="`hidden`"):
         symmetry.Config(hidden=1)
     with pytest.raises(ValueError, match="`output_size`"):
