@@ -120,6 +120,11 @@ def test_weight_norm_band_claim():
     assert not checked[-1].passed  # a weight norm that regularises: 0.15 bits below plain
 
 
+def test_default_seeds_are_held_out():
+    for config in (overfitting.QUICK, overfitting.FULL):
+        assert _harness.held_out(config.seeds, overfitting.CALIBRATION_SEEDS)
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [
@@ -136,11 +141,6 @@ def test_weight_norm_band_claim():
         ("ngram_orders", ()),
     ],
 )
-def test_default_seeds_are_held_out():
-    for config in (overfitting.QUICK, overfitting.FULL):
-        assert _harness.held_out(config.seeds, overfitting.CALIBRATION_SEEDS)
-
-
 def test_config_errors_name_the_field(field, value):
     with pytest.raises(ValueError, match=f"`{field}`"):
         overfitting.Config(**{field: value})
