@@ -349,38 +349,13 @@ def load_data(
 
 
 def baselines(config: Config, data: dict[str, np.ndarray]) -> dict[str, float]:
-    """``logistic`` (L2 chosen on validation), ``mlp`` and ``majority`` test accuracy."""
-    flat = digits.flat_baselines(data, config.mlp_hidden, config.mlp_max_iter, config.mlp_seed)
-    flat["logistic"] = digits.logistic_regression_validated(data)["accuracy"]
-    return flat
+    """``sequential_digits.validated_baselines``: logistic (L2 on validation), MLP, majority."""
+    return digits.validated_baselines(config, data)
 
 
 def train(config: Config, model_name: str, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """``sequential_digits.train_classifier`` with evaluations; adds the selected accuracy.
-
-    Returns:
-      ``train_classifier``'s dict (``val_accuracy``, ``test_accuracy`` after the last
-      step, ``history_*``) plus ``selected_test_accuracy (seeds,)``: the test accuracy
-      at the evaluation with the best validation accuracy.
-    """
-    m = digits.train_classifier(
-        model_name,
-        data,
-        hidden=config.hidden,
-        learning_rate=config.learning_rate,
-        max_grad_norm=config.max_grad_norm,
-        batch_size=config.batch_size,
-        steps=config.steps,
-        seeds=config.seeds,
-        log_every=config.log_every,
-        eval_every=config.eval_every,
-        splits=("val", "test"),
-        description=NAME,
-    )
-    m["selected_test_accuracy"] = digits.select_by_validation(
-        m["history_val_accuracy"], m["history_test_accuracy"]
-    )
-    return m
+    """``sequential_digits.train_selected``: the selected test accuracy per seed, and curves."""
+    return digits.train_selected(config, model_name, data, NAME)
 
 
 def measure(config: Config) -> tuple[dict, dict]:

@@ -695,6 +695,54 @@ def select_by_validation(history_val: np.ndarray, history_test: np.ndarray) -> n
     return np.asarray(history_test)[best, np.arange(best.size)]
 
 
+def train_selected(
+    config, model_name: str, data: dict[str, np.ndarray], description: str
+) -> dict[str, np.ndarray]:
+    """``train_classifier`` with ``config``'s fields, evaluations and early-stopping selection.
+
+    Args:
+      config: any config with ``hidden``, ``learning_rate``, ``max_grad_norm``,
+        ``batch_size``, ``steps``, ``seeds``, ``log_every`` and ``eval_every``.
+      model_name: ``lstm``, ``gru``, ``irnn`` or ``tanh``.
+      data: ``x_<split>``, ``y_<split>`` for ``train``, ``val`` and ``test``.
+      description: the progress label.
+
+    Returns:
+      ``train_classifier``'s dict plus ``selected_test_accuracy (seeds,)``: the test
+      accuracy at the evaluation with the best validation accuracy.
+    """
+    m = train_classifier(
+        model_name,
+        data,
+        hidden=config.hidden,
+        learning_rate=config.learning_rate,
+        max_grad_norm=config.max_grad_norm,
+        batch_size=config.batch_size,
+        steps=config.steps,
+        seeds=config.seeds,
+        log_every=config.log_every,
+        eval_every=config.eval_every,
+        splits=("val", "test"),
+        description=description,
+    )
+    m["selected_test_accuracy"] = select_by_validation(
+        m["history_val_accuracy"], m["history_test_accuracy"]
+    )
+    return m
+
+
+def validated_baselines(config, data: dict[str, np.ndarray]) -> dict[str, float]:
+    """``logistic`` (L2 chosen on validation), ``mlp`` and ``majority`` test accuracy.
+
+    Args:
+      config: any config with ``mlp_hidden``, ``mlp_max_iter`` and ``mlp_seed``.
+      data: ``x_<split>``, ``y_<split>`` for ``train``, ``val`` and ``test``.
+    """
+    flat = flat_baselines(data, config.mlp_hidden, config.mlp_max_iter, config.mlp_seed)
+    flat["logistic"] = logistic_regression_validated(data)["accuracy"]
+    return flat
+
+
 def accuracy_table(
     measured: dict[str, dict[str, dict]], flat: dict[str, dict[str, float]], key: str
 ) -> str:
