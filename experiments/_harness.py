@@ -10,13 +10,17 @@ new config (type-checked, unknown keys rejected), writes
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import dataclasses
 import datetime
+import importlib
 import json
 import math
+import multiprocessing
 import os
 import pathlib
 import sys
+import time
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -480,6 +484,88 @@ def write_report(
 # ---------------------------------------------------------------------------------------
 
 
+def _default_jobs() -> int:
+    """Two worker processes where the machine has two cores or more, else one."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _run_in_worker(
+    module_name: str, config: Any, root: pathlib.Path, log_path: pathlib.Path
+) -> tuple[Result, pathlib.Path, float]:
+    """Runs one experiment in a fresh worker process; its output goes to ``log_path``.
+
+    Saves the results and figures there (in the worker, which holds the figures) and
+    returns the result without its figures (their stems kept for the report), the run
+    folder and the seconds the run took.
+    """
+    with open(log_path, "w") as log:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(log.fileno(), 1)  # the file descriptors, so the progress bars go there too
+        os.dup2(log.fileno(), 2)
+        start = time.perf_counter()
+        result = importlib.import_module(module_name).run(config)
+        run_dir = save(result, root)
+        seconds = time.perf_counter() - start
+        sys.stdout.flush()
+        sys.stderr.flush()
+    return dataclasses.replace(result, figures=dict.fromkeys(result.figures)), run_dir, seconds
+
+
+def _run_parallel(
+    experiments: Mapping[str, types.ModuleType],
+    configs: Mapping[str, Any],
+    root: pathlib.Path,
+    jobs: int,
+) -> list[tuple[Result, pathlib.Path]]:
+    """Runs the experiments in ``jobs`` worker processes, one fresh process each.
+
+    The results are the same bits as in one process: every experiment seeds its own
+    keys and jax's CPU results do not depend on the load. Each experiment's output is
+    written to ``<root>/logs/<name>.log``; its table is printed when it ends, and the
+    results come back in the registry's order.
+    """
+    for name, module in experiments.items():
+        importable = isinstance(module, types.ModuleType)
+        if not importable or sys.modules.get(module.__name__) is not module:
+            raise TypeError(
+                f"--jobs > 1 runs each experiment in a worker process that imports its module; "
+                f"expected an importable module for {name!r}, got {type(module).__name__}"
+            )
+    logs = root / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    context = multiprocessing.get_context("spawn")  # jax does not survive fork
+    done: dict[str, tuple[Result, pathlib.Path]] = {}
+    with concurrent.futures.ProcessPoolExecutor(
+        jobs, mp_context=context, max_tasks_per_child=1
+    ) as pool:
+        futures = {
+            pool.submit(
+                _run_in_worker,
+                experiments[name].__name__,
+                configs[name],
+                root,
+                logs / f"{name}.log",
+            ): name
+            for name in configs
+        }
+        print(f"running {len(futures)} experiments in {jobs} processes; logs in {logs}", flush=True)
+        for future in concurrent.futures.as_completed(futures):
+            name = futures[future]
+            try:
+                result, run_dir, seconds = future.result()
+            except BaseException:
+                print(f"== {name}: failed; its log: {logs / f'{name}.log'}", flush=True)
+                for other in futures:
+                    other.cancel()
+                raise
+            status = "PASS" if result.passed else "FAIL"
+            print(f"== {name}: {status} in {seconds:.0f} s: {configs[name]}", flush=True)
+            print(result.table, f"\nresults: {run_dir}", sep="\n", flush=True)
+            done[name] = (result, run_dir)
+    return [done[name] for name in configs]
+
+
 def cli(experiments: Mapping[str, types.ModuleType], argv: Sequence[str]) -> int:
     """The command line of ``python -m experiments``; returns the exit status.
 
@@ -488,7 +574,8 @@ def cli(experiments: Mapping[str, types.ModuleType], argv: Sequence[str]) -> int
     """
     parser = argparse.ArgumentParser(
         prog="python -m experiments",
-        usage="%(prog)s [-h] [--list] [--full] [--runs-root DIR] [NAME] [--key=value ...]",
+        usage="%(prog)s [-h] [--list] [--full] [--runs-root DIR] [--jobs N] [NAME] "
+        "[--key=value ...]",
         allow_abbrev=False,
         description="Without NAME: run every experiment's quick config and write "
         "<runs>/report.md. With NAME: run that experiment alone. Exit status 1 when a "
@@ -502,7 +589,16 @@ def cli(experiments: Mapping[str, types.ModuleType], argv: Sequence[str]) -> int
     parser.add_argument(
         "--runs-root", metavar="DIR", help=f"results folder (default ${RUNS_ROOT_ENV} or ./runs)"
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="worker processes for the suite, one experiment each (default: 2 on a machine "
+        "with 2 cores or more; 1 runs everything in this process); a single NAME runs here",
+    )
     args, overrides = parser.parse_known_args(argv)
+    if args.jobs is not None and args.jobs < 1:
+        parser.error(f"--jobs: expected a positive integer, got {args.jobs}")
     if args.list:
         for name, module in experiments.items():
             print(f"{name:20s} {(module.__doc__ or '').strip().splitlines()[0]}")
@@ -521,7 +617,13 @@ def cli(experiments: Mapping[str, types.ModuleType], argv: Sequence[str]) -> int
             configs[name] = parse_overrides(base, overrides)
         except (ValueError, TypeError) as err:
             parser.error(f"{name}: {err}")
+    jobs = 1 if args.name else (args.jobs or _default_jobs())
     runs = []
+    if jobs > 1 and len(names) > 1:
+        names = []  # run below, in the workers
+        runs = _run_parallel(
+            {name: experiments[name] for name in configs}, configs, runs_root(args.runs_root), jobs
+        )
     for name in names:
         print(f"== {name} ({'full' if args.full else 'quick'}): {configs[name]}", flush=True)
         result = experiments[name].run(configs[name])

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import math
+import os
 import pathlib
 import subprocess
 import sys
@@ -156,6 +157,62 @@ def test_cli_suite_writes_report_and_exit_status(tmp_path, capsys, passed, statu
     assert "value is small" in capsys.readouterr().out
 
 
+_WORKER_MODULE = """
+import dataclasses
+import os
+
+import numpy as np
+
+from experiments import _harness
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    value: float = {value}
+
+
+QUICK = FULL = Config()
+
+
+def run(config):
+    print("progress of {name}")  # goes to the worker's log, not the parent's output
+    claim = _harness.within("value is small", config.value, high=1.0)
+    metrics = {{"pid": os.getpid(), "x": np.arange(2.0)}}
+    return _harness.Result("{name}", config, (0,), metrics, [claim], "A worker.", table="T {name}")
+"""
+
+
+@pytest.mark.parametrize(("values", "status"), [((0.5, 0.25), 0), ((0.5, 2.0), 1)])
+def test_cli_suite_in_worker_processes(tmp_path, monkeypatch, capsys, values, status):
+    modules = {}
+    for index, value in enumerate(values):
+        name = f"_jaxrnn_worker_{tmp_path.name}_{index}"
+        (tmp_path / f"{name}.py").write_text(_WORKER_MODULE.format(value=value, name=name))
+        modules[name] = name
+    monkeypatch.syspath_prepend(str(tmp_path))  # the spawned workers get this sys.path
+    registry = {name: __import__(name) for name in modules}
+    runs = tmp_path / "runs"
+    assert _harness.cli(registry, ["--runs-root", str(runs), "--jobs", "2"]) == status
+    out = capsys.readouterr().out
+    pids = set()
+    for name in registry:
+        (record,) = [json.loads(p.read_text()) for p in runs.glob(f"{name}/*/results.json")]
+        pids.add(record["metrics"]["pid"])
+        assert f"T {name}" in out and f"progress of {name}" not in out
+        assert f"progress of {name}" in (runs / "logs" / f"{name}.log").read_text()
+    assert os.getpid() not in pids and len(pids) == 2  # one fresh process per experiment
+    report = (runs / "report.md").read_text()
+    first, second = registry
+    assert report.index(f"## {first}") < report.index(f"## {second}")
+
+
+def test_cli_jobs_needs_importable_modules(tmp_path):
+    registry = {"a": _fake_experiment(True), "b": _fake_experiment(True)}
+    with pytest.raises(TypeError, match="importable module for 'a'"):
+        _harness.cli(registry, ["--runs-root", str(tmp_path), "--jobs", "2"])
+    assert _harness.cli(registry, ["--runs-root", str(tmp_path), "--jobs", "1"]) == 0
+
+
 def test_cli_single_full_and_overrides(tmp_path, monkeypatch):
     monkeypatch.setenv(_harness.RUNS_ROOT_ENV, str(tmp_path))
     registry = {"fake": _fake_experiment(True)}
@@ -171,6 +228,7 @@ def test_cli_single_full_and_overrides(tmp_path, monkeypatch):
         (["nope"], "unknown experiment 'nope'; known: fake"),
         (["fake", "--dept=3"], "unknown config key 'dept'"),
         (["--depth=3"], "need an experiment NAME"),
+        (["--jobs", "0"], "--jobs: expected a positive integer, got 0"),
     ],
 )
 def test_cli_usage_errors_exit_2(capsys, argv, message):
