@@ -230,7 +230,21 @@ def uniform(low: float = -0.05, high: float = 0.05) -> Initializer:
 
 
 def _std_truncated_standard_normal(a: float, b: float) -> float:
-    """Standard deviation of N(0, 1) truncated to [a, b] (closed form, float64)."""
+    """Standard deviation of N(0, 1) truncated to [a, b] (float64).
+
+    Wide intervals use the closed form; on an interval narrower than 1 its variance,
+    about :math:`(b - a)^2 / 12`, is a difference of terms near 1 and loses every digit
+    as the interval shrinks, so there the moments are integrated instead (64-point
+    Gauss-Legendre, exact to rounding for a density this smooth on so short an
+    interval), about the midpoint and with the density relative to its value there.
+    """
+    if b - a < 1.0:
+        mid, half = 0.5 * (a + b), 0.5 * (b - a)
+        nodes, weights = np.polynomial.legendre.leggauss(64)
+        u = half * nodes  # x - mid
+        density = weights * np.exp(-u * (u + 2.0 * mid) / 2.0)  # phi(x) / phi(mid)
+        mean = np.sum(density * u) / np.sum(density)
+        return float(np.sqrt(np.sum(density * (u - mean) ** 2) / np.sum(density)))
     sqrt2 = math.sqrt(2.0)
 
     def pdf(x: float) -> float:
@@ -432,23 +446,35 @@ def variance_scaling(
     return init
 
 
+def _normal_distribution(fn: str, truncated: bool) -> str:
+    """``variance_scaling``'s distribution for the ``*_normal`` initializers."""
+    if not isinstance(truncated, bool):
+        raise TypeError(f"{fn}: expected a bool `truncated`, got {type(truncated).__name__}")
+    return "truncated_normal" if truncated else "normal"
+
+
 def glorot_normal(
     gain: float = 1.0,
     in_axis: int | Sequence[int] = -2,
     out_axis: int | Sequence[int] = -1,
     batch_axis: int | Sequence[int] = (),
+    *,
+    truncated: bool = True,
 ) -> Initializer:
     r"""Glorot/Xavier normal: :math:`\mathrm{Var}[w] = g^2 \cdot 2 / (n_\text{in} + n_\text{out})`.
 
     Keeps forward and backward variance roughly constant through tanh layers. Drawn from
-    a truncated normal (as ``jax.nn.initializers.glorot_normal`` and Keras do) with the
-    standard deviation of ``torch.nn.init.xavier_normal_(gain=g)``.
+    a normal truncated at two of its standard deviations, rescaled to the variance above
+    (as ``jax.nn.initializers.glorot_normal`` and Keras do); ``truncated=False`` draws
+    the untruncated normal of ``torch.nn.init.xavier_normal_(gain=g)``. Both have the
+    same variance.
 
     Args:
       gain: multiplier of the standard deviation, > 0 (see ``calculate_gain``).
       in_axis: see ``variance_scaling``.
       out_axis: see ``variance_scaling``.
       batch_axis: see ``variance_scaling``.
+      truncated: the truncated normal (default) or the plain one.
 
     Returns:
       ``init(key, shape, dtype)``.
@@ -457,7 +483,8 @@ def glorot_normal(
       Glorot & Bengio, AISTATS 2010.
     """
     gain = _positive("glorot_normal", "gain", gain)
-    return variance_scaling(gain**2, "fan_avg", "truncated_normal", in_axis, out_axis, batch_axis)
+    distribution = _normal_distribution("glorot_normal", truncated)
+    return variance_scaling(gain**2, "fan_avg", distribution, in_axis, out_axis, batch_axis)
 
 
 def glorot_uniform(
@@ -493,10 +520,13 @@ def _he(distribution: str, name: str) -> Callable[..., Initializer]:
         in_axis: int | Sequence[int] = -2,
         out_axis: int | Sequence[int] = -1,
         batch_axis: int | Sequence[int] = (),
+        *,
+        truncated: bool = True,
     ) -> Initializer:
         slope = _real(name, "negative_slope", negative_slope)
         scale = 2.0 / (1.0 + slope**2)
-        return variance_scaling(scale, "fan_in", distribution, in_axis, out_axis, batch_axis)
+        kind = distribution if distribution == "uniform" else _normal_distribution(name, truncated)
+        return variance_scaling(scale, "fan_in", kind, in_axis, out_axis, batch_axis)
 
     return factory
 
@@ -506,19 +536,23 @@ def he_normal(
     in_axis: int | Sequence[int] = -2,
     out_axis: int | Sequence[int] = -1,
     batch_axis: int | Sequence[int] = (),
+    *,
+    truncated: bool = True,
 ) -> Initializer:
     r"""He/Kaiming normal: :math:`\mathrm{Var}[w] = 2 / ((1 + a^2)\, n_\text{in})`.
 
     ReLU zeroes half its inputs, halving the second moment; doubling the weight variance
     keeps it constant with depth. ``a`` is the leaky-ReLU negative slope (0 for ReLU).
-    Truncated normal as in Keras and JAX, with the standard deviation of
-    ``torch.nn.init.kaiming_normal_(a=a, nonlinearity="leaky_relu")``.
+    Truncated normal as in Keras and JAX (cut at two of its standard deviations and
+    rescaled to this variance); ``truncated=False`` draws the untruncated normal of
+    ``torch.nn.init.kaiming_normal_(a=a, nonlinearity="leaky_relu")``, same variance.
 
     Args:
       negative_slope: ``a``; 0 for ReLU.
       in_axis: see ``variance_scaling``.
       out_axis: see ``variance_scaling``.
       batch_axis: see ``variance_scaling``.
+      truncated: the truncated normal (default) or the plain one.
 
     Returns:
       ``init(key, shape, dtype)``.
@@ -526,7 +560,9 @@ def he_normal(
     References:
       He et al., "Delving Deep into Rectifiers", ICCV 2015.
     """
-    return _he("truncated_normal", "he_normal")(negative_slope, in_axis, out_axis, batch_axis)
+    return _he("truncated_normal", "he_normal")(
+        negative_slope, in_axis, out_axis, batch_axis, truncated=truncated
+    )
 
 
 def he_uniform(
@@ -556,16 +592,20 @@ def lecun_normal(
     in_axis: int | Sequence[int] = -2,
     out_axis: int | Sequence[int] = -1,
     batch_axis: int | Sequence[int] = (),
+    *,
+    truncated: bool = True,
 ) -> Initializer:
     r"""LeCun normal: :math:`\mathrm{Var}[w] = 1 / n_\text{in}` (truncated normal).
 
     LeCun, Bottou, Orr & Müller (1998)'s choice for tanh and sigmoid networks; with ReLU
-    the second moment halves at every layer.
+    the second moment halves at every layer. Truncated as in JAX and Keras;
+    ``truncated=False`` draws the untruncated normal of the same variance.
 
     Args:
       in_axis: see ``variance_scaling``.
       out_axis: see ``variance_scaling``.
       batch_axis: see ``variance_scaling``.
+      truncated: the truncated normal (default) or the plain one.
 
     Returns:
       ``init(key, shape, dtype)``.
@@ -573,7 +613,8 @@ def lecun_normal(
     References:
       LeCun et al., "Efficient BackProp", 1998.
     """
-    return variance_scaling(1.0, "fan_in", "truncated_normal", in_axis, out_axis, batch_axis)
+    distribution = _normal_distribution("lecun_normal", truncated)
+    return variance_scaling(1.0, "fan_in", distribution, in_axis, out_axis, batch_axis)
 
 
 def lecun_uniform(

@@ -29,6 +29,7 @@ from jaxrnn import initializers as init
 # ---------------------------------------------------------------------------------------
 
 CONV_SHAPES = [(64, 32), (3, 3, 8, 16), (5, 4, 6)]
+_JAX_NORMAL = jax.nn.initializers.variance_scaling
 
 
 @pytest.mark.parametrize(
@@ -45,6 +46,10 @@ CONV_SHAPES = [(64, 32), (3, 3, 8, 16), (5, 4, 6)]
         (init.he_uniform(), jax.nn.initializers.he_uniform()),
         (init.lecun_normal(), jax.nn.initializers.lecun_normal()),
         (init.lecun_uniform(), jax.nn.initializers.lecun_uniform()),
+        # truncated=False: jax's untruncated "normal" distribution (torch's *_normal_).
+        (init.glorot_normal(truncated=False), _JAX_NORMAL(1.0, "fan_avg", "normal")),
+        (init.he_normal(truncated=False), _JAX_NORMAL(2.0, "fan_in", "normal")),
+        (init.lecun_normal(truncated=False), _JAX_NORMAL(1.0, "fan_in", "normal")),
         (init.orthogonal(1.3), jax.nn.initializers.orthogonal(1.3)),
         (init.orthogonal(column_axis=0), jax.nn.initializers.orthogonal(column_axis=0)),
     ],
@@ -61,6 +66,20 @@ def test_variance_scaling_agrees_with_jax(key, mode, distribution):
     ours = init.variance_scaling(0.7, mode, distribution, **axes)(key, shape)
     theirs = jax.nn.initializers.variance_scaling(0.7, mode, distribution, **axes)(key, shape)
     np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("make", [init.glorot_normal, init.he_normal, init.lecun_normal])
+def test_normal_variance_scaling_truncated_or_not(key, make):
+    # Same variance both ways; only the untruncated draw has tails past 2 of its sigma.
+    shape = (400, 500)
+    sigma = math.sqrt({init.glorot_normal: 2 / 900, init.he_normal: 2 / 400}.get(make, 1 / 400))
+    for truncated in (True, False):
+        w = as_numpy64(make(truncated=truncated)(key, shape)).ravel() / sigma
+        np.testing.assert_allclose(w.std(), 1.0, rtol=STD_RTOL)
+        tail = np.mean(np.abs(w) > 2.0 / 0.8796)  # past the truncation point
+        assert (tail == 0.0) if truncated else (tail == pytest.approx(0.0230, rel=0.1))
+    with pytest.raises(TypeError, match="bool `truncated`"):
+        make(truncated="no")
 
 
 def test_low_precision_is_the_rounded_float32_draw(key):
@@ -252,6 +271,8 @@ def test_uniform_statistics(key):
         (0.05, 0.0, -2.0, 2.0),
         (3.0, 1.0, -3.0, 3.0),
         (1.0, 0.0, -1.8, 1.8),  # close to the sqrt(12) limit: scale far above 1
+        (1.0, 0.0, -1.75, 1.75),  # width 3.5: was refused as narrower than sqrt(12)
+        (2.0, 0.0, -1.7321, 1.7321),  # width 3.4642, just over sqrt(12) = 3.46410
         (0.5, 2.0, -1.0, 4.0),  # asymmetric
     ],
 )
@@ -266,6 +287,24 @@ def test_truncated_normal_bounds_and_std(key, stddev, mean, lower, upper):
     target = stats.truncnorm(lower / s, upper / s, loc=mean, scale=s * stddev)
     np.testing.assert_allclose(target.std(), stddev, rtol=1e-9)
     assert stats.kstest(sample, target.cdf).pvalue > KS_MIN_PVALUE
+
+
+def test_truncated_normal_limit_is_sqrt12():
+    # Accepted just over the limit, refused just under it, and the message says so.
+    assert init.truncated_normal(lower=-1.73206, upper=1.73206).scale > 100
+    with pytest.raises(ValueError, match=r"3\.464 \(in units of stddev\) must exceed sqrt\(12\)"):
+        init.truncated_normal(lower=-1.732, upper=1.732)
+
+
+@pytest.mark.parametrize(("a", "b"), [(-0.5, 0.4999), (-0.5, 0.5001), (9.9, 10.9), (-1e-7, 1e-7)])
+def test_truncated_standard_normal_std_on_narrow_intervals(a, b):
+    # Quadrature below width 1, the closed form above: both against the uniform limit
+    # (var -> width^2 / 12) and scipy's truncnorm where it still has digits.
+    std = init._std_truncated_standard_normal(a, b)
+    if b - a < 1e-3:
+        np.testing.assert_allclose(std, (b - a) / math.sqrt(12.0), rtol=1e-9)
+    else:
+        np.testing.assert_allclose(std, stats.truncnorm(a, b).std(), rtol=1e-9)
 
 
 def test_truncated_normal_default_scale():
