@@ -24,6 +24,7 @@ import csv
 import json
 import math
 import pathlib
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -487,7 +488,8 @@ def fit(
       state: the initial state (ignored in favour of the checkpoint when resuming).
       train_step: from ``make_train_step``.
       batches: ``batch(step) -> batch``.
-      num_steps: total steps of the run (not additional steps).
+      num_steps: total steps of the run (not additional steps); a state restored at or
+        past it trains nothing (with a UserWarning when past it).
       eval_fn: optional evaluation on the parameters.
       eval_every: evaluation period in steps (0: only at the end).
       log_every: logging period in steps.
@@ -547,6 +549,14 @@ def fit(
     history: list[dict[str, Any]] = []
     evals: list[dict[str, Any]] = []
     start = int(np.max(jax.device_get(state.step)))
+    if start > num_steps:
+        where = f"restored from {manager.directory}" if manager and existing else "given"
+        warnings.warn(
+            f"fit: the state {where} is at step {start}, past `num_steps`={num_steps} (the "
+            "run's total, not a number of further steps); nothing is trained and that "
+            f"state is returned. Pass num_steps > {start} to train on.",
+            stacklevel=2,
+        )
 
     def evaluate(step: int) -> None:
         if eval_fn is not None:

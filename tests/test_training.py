@@ -2,6 +2,7 @@
 
 import csv
 import json
+import warnings
 
 import chex
 import jax
@@ -328,6 +329,21 @@ def test_resume_equals_uninterrupted(tmp_path):
                            progress=False)  # fmt: skip
     assert resumed.history[0]["step"] == 6
     assert _bits(resumed.state) == _bits(straight)
+
+
+def test_fit_warns_when_the_restored_step_is_past_num_steps(tmp_path):
+    state, opt = _state()
+    step = training.make_train_step(_loss, opt)
+    batches = training.array_batches(_data(), 8, seed=0)
+    done = training.fit(state, step, batches, num_steps=6, checkpoint_dir=tmp_path, progress=False)
+    with pytest.warns(UserWarning, match=r"restored from .* is at step 6, past `num_steps`=4"):
+        again = training.fit(state, step, batches, num_steps=4, checkpoint_dir=tmp_path,
+                             progress=False)  # fmt: skip
+    assert int(again.state.step) == 6 and again.history == []
+    assert _bits(again.state) == _bits(done.state)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # equal to the restored step: a finished run, no word
+        training.fit(state, step, batches, num_steps=6, checkpoint_dir=tmp_path, progress=False)
 
 
 # ---------------------------------------------------------------------------------------
