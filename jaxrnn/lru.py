@@ -75,7 +75,13 @@ from jaxrnn.min_rnn import (
     check_state,
     masked_scan,
 )
-from jaxrnn.sequence import check_inputs, check_seq_lengths, time_mask
+from jaxrnn.sequence import (
+    check_inputs,
+    check_seq_lengths,
+    out_of_range,
+    poison_out_of_range,
+    time_mask,
+)
 from jaxrnn.typing import Array, DType, Initializer, PRNGKey, Shape
 
 Weights = dict[str, Array]
@@ -617,6 +623,9 @@ class LRU(nn.Module):
         if self.dtype is not None:
             ys = ys.astype(self.dtype)  # the complex state is at least complex64
         outputs = ys if self.time_major else jnp.swapaxes(ys, 0, 1)
+        bad = out_of_range(seq_lengths, time)
+        carry = poison_out_of_range(bad, carry)
+        outputs = poison_out_of_range(bad, outputs, 1 if self.time_major else 0)
         return (carry, outputs) if return_carry else outputs
 
 

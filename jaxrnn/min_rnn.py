@@ -78,7 +78,13 @@ import jax
 import jax.numpy as jnp
 
 from jaxrnn import initializers
-from jaxrnn.sequence import check_inputs, check_seq_lengths, time_mask
+from jaxrnn.sequence import (
+    check_inputs,
+    check_seq_lengths,
+    out_of_range,
+    poison_out_of_range,
+    time_mask,
+)
 from jaxrnn.typing import Array, DType, PRNGKey
 
 Weights = dict[str, Array]
@@ -694,6 +700,9 @@ class _MinRNN(nn.Module):
             a, b = type(self).linear_coefficients_fn(xw)
             carry, hs = _scan_linear_coefficients(a, b, h0, valid)
         outputs = hs if self.time_major else jnp.swapaxes(hs, 0, 1)
+        bad = out_of_range(seq_lengths, time)
+        carry = poison_out_of_range(bad, carry)
+        outputs = poison_out_of_range(bad, outputs, 1 if self.time_major else 0)
         return (carry, outputs) if return_carry else outputs
 
 

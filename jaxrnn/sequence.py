@@ -53,7 +53,13 @@ def check_inputs(owner: str, x: Any, time_major: bool) -> None:
     if not hasattr(x, "ndim") or not hasattr(x, "dtype"):
         raise TypeError(f"{owner}: expected `x` to be an array {layout}, got {type(x).__name__}")
     if x.ndim != 3:
-        raise ValueError(f"{owner}: expected `x` of rank 3 {layout}, got shape {tuple(x.shape)}")
+        hint = ""
+        if x.ndim == 2:  # one sequence (t, i), as PyTorch's unbatched input
+            add = "x[:, None]" if time_major else "x[None]"
+            hint = f"; for one unbatched (t, i) sequence add the batch axis: {add}"
+        raise ValueError(
+            f"{owner}: expected `x` of rank 3 {layout}, got shape {tuple(x.shape)}{hint}"
+        )
     if not jnp.issubdtype(x.dtype, jnp.floating):
         raise TypeError(f"{owner}: expected a floating `x`, got dtype {x.dtype}")
 
@@ -77,7 +83,8 @@ def check_seq_lengths(owner: str, seq_lengths: Any, batch: int, time: int) -> Ar
     """Validates ``seq_lengths``: integers of shape ``(batch,)`` within ``[0, time]``.
 
     Values are checked when concrete (outside ``jit``); traced values cannot be
-    inspected at trace time and are clamped to ``[0, time]`` instead.
+    inspected at trace time and are clamped to ``[0, time]`` instead, so that they never
+    index padding, and ``poison_out_of_range`` turns the rows they belong to into NaN.
 
     Args:
       owner: the caller's name, for the message.
@@ -104,6 +111,43 @@ def check_seq_lengths(owner: str, seq_lengths: Any, batch: int, time: int) -> Ar
             )
     # Traced values cannot be checked: clamp them so that they can never index padding.
     return jnp.clip(lengths.astype(jnp.int32), 0, time)
+
+
+def out_of_range(seq_lengths: Any, time: int) -> Array | None:
+    """``(b,)`` booleans, True where a traced length lies outside ``[0, time]``.
+
+    None for concrete lengths (``check_seq_lengths`` has already refused those) and
+    for no lengths.
+    """
+    if seq_lengths is None or not isinstance(seq_lengths, jax.core.Tracer):
+        return None
+    return (seq_lengths < 0) | (seq_lengths > time)
+
+
+def poison_out_of_range(bad: Array | None, tree: Any, batch_axis: int = 0) -> Any:
+    """Sets the batch rows flagged by ``out_of_range`` to NaN in every floating leaf.
+
+    Under ``jit`` a length outside ``[0, t]`` cannot raise; its row of the outputs and
+    of the final carry becomes NaN instead of a silently clamped result (as
+    ``jnp.take(..., mode="fill")`` marks an out-of-bounds read), which any loss, metric
+    or non-finite guard downstream sees.
+
+    Args:
+      bad: from ``out_of_range``, or None (the tree is returned unchanged).
+      tree: arrays with the batch on ``batch_axis``.
+      batch_axis: the batch axis of every leaf.
+    """
+    if bad is None:
+        return tree
+
+    def poison(leaf: Array) -> Array:
+        if not jnp.issubdtype(leaf.dtype, jnp.inexact):
+            return leaf
+        shape = [1] * leaf.ndim
+        shape[batch_axis] = bad.shape[0]
+        return jnp.where(bad.reshape(shape), jnp.nan, leaf)
+
+    return jax.tree_util.tree_map(poison, tree)
 
 
 def reverse_indices(seq_lengths: Array, time: int) -> Array:
@@ -368,6 +412,7 @@ class RNN(nn.Module):
         lengths = None
         if seq_lengths is not None:
             lengths = check_seq_lengths("RNN", seq_lengths, batch, time)
+        bad = out_of_range(seq_lengths, time)
         carry = self._initial_carry(initial_carry, batch, features, xs.dtype)
 
         if reverse:
@@ -441,6 +486,8 @@ class RNN(nn.Module):
         if reverse:
             ys = jnp.flip(ys, 0) if indices is None else _take_time(ys, indices)
         outputs = ys if self.time_major else jnp.swapaxes(ys, 0, 1)
+        carry = poison_out_of_range(bad, carry)
+        outputs = poison_out_of_range(bad, outputs, 1 if self.time_major else 0)
         return (carry, outputs) if return_carry else outputs
 
 

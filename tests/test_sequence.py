@@ -351,10 +351,14 @@ def _bad_inputs():
         ),
         (lambda: jaxrnn.LSTMCell(0).init(jax.random.key(0), zero, x[:, 0]), ValueError,
          "`hidden_size`"),
+        (lambda: rnn.apply(variables, x[0]), ValueError,
+         r"got shape \(6, 5\); for one unbatched \(t, i\) sequence add the batch axis: x\[None\]"),
+        (lambda: jaxrnn.RNN(jaxrnn.GRUCell(H), time_major=True).init(jax.random.key(0), x[0]),
+         ValueError, r"add the batch axis: x\[:, None\]"),
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("index", range(14))
+@pytest.mark.parametrize("index", range(16))
 def test_bad_input(index):
     make, error, match = _bad_inputs()[index]
     with pytest.raises(error, match=match):
@@ -368,11 +372,32 @@ def test_lengths_are_checked_under_jit_only_for_shape_and_dtype(x):
         jax.jit(lambda n: layer.apply(variables, x, n))(jnp.ones(B))
     ys = jax.jit(lambda n: layer.apply(variables, x, n))(jnp.asarray(LENGTHS))
     assert ys.shape == (B, T, H)
-    # Out-of-range traced lengths are clamped to [0, T], never reading past the sequence.
-    reverse = jaxrnn.RNN(jaxrnn.GRUCell(H), reverse=True, return_carry=True)
-    clamped = jax.jit(lambda n: reverse.apply(variables, x, n))(jnp.array([T + 3, -2, 2]))
-    expected = reverse.apply(variables, x, jnp.array([T, 0, 2]))
-    _assert_tree_close(clamped, expected)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: jaxrnn.RNN(jaxrnn.GRUCell(H), reverse=True, return_carry=True),
+        lambda: jaxrnn.RNN(jaxrnn.LSTMCell(H), time_major=True, return_carry=True),
+        lambda: jaxrnn.LSTM(H, num_layers=2, bidirectional=True),
+        lambda: jaxrnn.MinGRU(H, return_carry=True),
+        lambda: jaxrnn.LRU(H, return_carry=True),
+    ],
+)
+def test_out_of_range_lengths_under_jit_give_nan_rows(x, make):
+    # Traced lengths cannot raise: the rows of a length outside [0, T] become NaN (outputs
+    # and final carry); the other rows are what eager gives, read past no padding.
+    layer = make()
+    xs = jnp.swapaxes(x, 0, 1) if getattr(layer, "time_major", False) else x
+    variables = _init(layer, xs)
+    got = jax.jit(lambda n: layer.apply(variables, xs, n))(jnp.array([T + 3, 2, -1]))
+    want = layer.apply(variables, xs, jnp.array([T, 2, 0]))
+    for got_leaf, want_leaf in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
+        axis = got_leaf.shape.index(B)  # no other axis of these shapes has B = 3 entries
+        rows = np.moveaxis(np.asarray(got_leaf), axis, 0)
+        ref = np.moveaxis(np.asarray(want_leaf), axis, 0)
+        assert np.isnan(rows[0]).all() and np.isnan(rows[2]).all()
+        np.testing.assert_allclose(rows[1], ref[1], **TOL)
 
 
 def test_initializers_by_name_reach_the_cells(x):
