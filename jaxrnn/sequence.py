@@ -79,7 +79,9 @@ def time_mask(seq_lengths: Array | None, time: int) -> Array | None:
     return (jnp.arange(time)[:, None] < seq_lengths[None, :])[..., None]
 
 
-def check_seq_lengths(owner: str, seq_lengths: Any, batch: int, time: int) -> Array:
+def check_seq_lengths(
+    owner: str, seq_lengths: Any, batch: int, time: int, state_arg: str = "initial_carry"
+) -> Array:
     """Validates ``seq_lengths``: integers of shape ``(batch,)`` within ``[0, time]``.
 
     Values are checked when concrete (outside ``jit``); traced values cannot be
@@ -91,13 +93,27 @@ def check_seq_lengths(owner: str, seq_lengths: Any, batch: int, time: int) -> Ar
       seq_lengths: the lengths.
       batch: ``b``.
       time: ``t``.
+      state_arg: the caller's initial-state argument, named in the error for a state
+        passed where the lengths go (PyTorch's ``lstm(x, (h0, c0))`` habit).
 
     Returns:
       The lengths as an int32 array.
     """
+    hint = (
+        f"; the initial state is the keyword argument `{state_arg}=` (PyTorch's "
+        f"`lstm(x, (h0, c0))` is `.apply(variables, x, {state_arg}=...)`)"
+    )
+    if isinstance(seq_lengths, tuple | list) and any(hasattr(v, "ndim") for v in seq_lengths):
+        raise TypeError(
+            f"{owner}: expected integer `seq_lengths` of shape ({batch},), got a "
+            f"{type(seq_lengths).__name__} of arrays{hint}"
+        )
     lengths = jnp.asarray(seq_lengths)
     if not jnp.issubdtype(lengths.dtype, jnp.integer):
-        raise TypeError(f"{owner}: expected integer `seq_lengths`, got dtype {lengths.dtype}")
+        raise TypeError(
+            f"{owner}: expected integer `seq_lengths`, got dtype {lengths.dtype}"
+            + (hint if jnp.issubdtype(lengths.dtype, jnp.inexact) else "")
+        )
     if lengths.shape != (batch,):
         raise ValueError(
             f"{owner}: expected `seq_lengths` of shape ({batch},), got {tuple(lengths.shape)}"
@@ -619,6 +635,9 @@ class _Stack(nn.Module):
         directions = 2 if self.bidirectional else 1
         batch = x.shape[1] if self.time_major else x.shape[0]
         slots = self.num_layers * directions
+        if seq_lengths is not None:  # here, so that the error names this layer
+            time = x.shape[0] if self.time_major else x.shape[1]
+            check_seq_lengths(name, seq_lengths, batch, time, state_arg="initial_state")
 
         initial = [None] * slots
         if initial_state is not None:

@@ -355,10 +355,21 @@ def _bad_inputs():
          r"got shape \(6, 5\); for one unbatched \(t, i\) sequence add the batch axis: x\[None\]"),
         (lambda: jaxrnn.RNN(jaxrnn.GRUCell(H), time_major=True).init(jax.random.key(0), x[0]),
          ValueError, r"add the batch axis: x\[:, None\]"),
+        # PyTorch's lstm(x, (h0, c0)): the state lands in seq_lengths; the error names the
+        # layer and the keyword the state goes in.
+        (lambda: stack.apply(stack_vars, x, (zero[None], zero[None])), TypeError,
+         r"^LSTM: expected integer `seq_lengths` of shape \(3,\), got a tuple of arrays; "
+         r"the initial state is the keyword argument `initial_state=`"),
+        (lambda: stack.apply(stack_vars, x, zero[None]), TypeError,
+         r"^LSTM: expected integer `seq_lengths`, got dtype float32; the initial state is "
+         r"the keyword argument `initial_state=`"),
+        (lambda: rnn.apply(variables, x, jaxrnn.LSTMState(zero, zero)), TypeError,
+         r"^RNN: .* got a LSTMState of arrays; the initial state is the keyword argument "
+         r"`initial_carry=`"),
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("index", range(16))
+@pytest.mark.parametrize("index", range(19))
 def test_bad_input(index):
     make, error, match = _bad_inputs()[index]
     with pytest.raises(error, match=match):
