@@ -2,8 +2,9 @@
 
 ``RNN(cell)`` runs any cell with ``jax.lax.scan``: a jaxrnn cell through its fused path
 (the input projection of every time step as one matmul before the scan, the effective
-weights computed once), any other ``flax.linen`` cell (e.g. ``flax.linen.LSTMCell``)
-through ``flax.linen.scan``.
+weights computed once), another ``flax.linen`` cell on rank-3 input (e.g.
+``flax.linen.LSTMCell``; not the rank-5 ``ConvLSTMCell``) through ``flax.linen.scan``,
+without ``recurrent_dropout``, ``remat_chunk`` or ``hidden_probe`` (jaxrnn cells only).
 
 Shapes: batch-major ``x (b, t, i)`` in and ``(b, t, h)`` out unless ``time_major``; the
 scan runs time-major inside. ``seq_lengths (b,)`` marks right-padded batches: outputs
