@@ -136,7 +136,7 @@ class Config:
     MSE / bound 1.450 1.278 1.187 (the theorem holds). But the band's lower edge FAILS:
     constant / one unit is .874 on seed 200 (0.2879 against 0.3293; .950 and .999 on
     201, 202). Sixteen tied units are one unit only in the function they compute, not in
-    their training dynamics (Adam steps each of the 16 copies' weights, whose effect on
+    their training dynamics (likely: Adam steps each of the 16 copies' weights, whose effect on
     the output adds up), so on some seeds the tied net trains further than the 1-unit
     student; the exact statement is the rank-1 bound, which every seed keeps. The
     thresholds are left as frozen (the default seeds pass); this failure is the reason
