@@ -617,6 +617,22 @@ def train_classifier(
     return out
 
 
+_TRAINING_FIELDS = (
+    "hidden",
+    "learning_rate",
+    "max_grad_norm",
+    "batch_size",
+    "steps",
+    "seeds",
+    "log_every",
+)
+
+
+def _training_arguments(config: object) -> dict[str, object]:
+    """``train_classifier``'s keyword arguments that every config carries, by name."""
+    return {name: getattr(config, name) for name in _TRAINING_FIELDS}
+
+
 def train(config: Config, model_name: str, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Trains one model on one order for every seed (vmapped): ``train_classifier``.
 
@@ -628,13 +644,7 @@ def train(config: Config, model_name: str, data: dict[str, np.ndarray]) -> dict[
     return train_classifier(
         model_name,
         data,
-        hidden=config.hidden,
-        learning_rate=config.learning_rate,
-        max_grad_norm=config.max_grad_norm,
-        batch_size=config.batch_size,
-        steps=config.steps,
-        seeds=config.seeds,
-        log_every=config.log_every,
+        **_training_arguments(config),
     )
 
 
@@ -714,13 +724,7 @@ def train_selected(
     m = train_classifier(
         model_name,
         data,
-        hidden=config.hidden,
-        learning_rate=config.learning_rate,
-        max_grad_norm=config.max_grad_norm,
-        batch_size=config.batch_size,
-        steps=config.steps,
-        seeds=config.seeds,
-        log_every=config.log_every,
+        **_training_arguments(config),
         eval_every=config.eval_every,
         splits=("val", "test"),
         description=description,

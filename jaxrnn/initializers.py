@@ -520,13 +520,10 @@ def _he(distribution: str, name: str) -> Callable[..., Initializer]:
         in_axis: int | Sequence[int] = -2,
         out_axis: int | Sequence[int] = -1,
         batch_axis: int | Sequence[int] = (),
-        *,
-        truncated: bool = True,
     ) -> Initializer:
         slope = _real(name, "negative_slope", negative_slope)
         scale = 2.0 / (1.0 + slope**2)
-        kind = distribution if distribution == "uniform" else _normal_distribution(name, truncated)
-        return variance_scaling(scale, "fan_in", kind, in_axis, out_axis, batch_axis)
+        return variance_scaling(scale, "fan_in", distribution, in_axis, out_axis, batch_axis)
 
     return factory
 
@@ -560,9 +557,8 @@ def he_normal(
     References:
       He et al., "Delving Deep into Rectifiers", ICCV 2015.
     """
-    return _he("truncated_normal", "he_normal")(
-        negative_slope, in_axis, out_axis, batch_axis, truncated=truncated
-    )
+    distribution = _normal_distribution("he_normal", truncated)
+    return _he(distribution, "he_normal")(negative_slope, in_axis, out_axis, batch_axis)
 
 
 def he_uniform(
