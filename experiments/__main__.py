@@ -5,7 +5,7 @@ import sys
 
 # XLA's CPU runtime was seen to deadlock here (main thread in BlockUntilReady, workers
 # idle). The hang that was caught in the act (char_rnn, every seed's model initialised
-# under jax.vmap) was jaxlib's batched LAPACK kernels, which jaxrnn.lapack now keeps
+# under jax.vmap) was jaxlib's batched LAPACK kernels, which jaxrnn._lapack now keeps
 # unbatched; single-threaded Eigen ops stay as a guard against the thread-pool
 # reentrancy reported upstream for other ops, and cost the suite no measurable time.
 # The benchmark keeps XLA's defaults, the setting users run with.

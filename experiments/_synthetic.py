@@ -90,7 +90,8 @@ def recurrent_models(hidden: int, chrono_t_max: float) -> dict[str, tuple[str, T
             f"LSTM, chrono T_max={chrono_t_max:g}",
             jaxrnn.LSTMCell(hidden, bias_init=("chrono", {"t_max": float(chrono_t_max)})),
         ),
-        "gru": ("GRU", jaxrnn.GRUCell(hidden)),
+        # Cho et al.'s (2014) GRU, the references' formula (jaxrnn's default is PyTorch's).
+        "gru": ("GRU", jaxrnn.GRUCell(hidden, reset_after=False)),
         "mingru": ("minGRU (parallel scan)", jaxrnn.MinGRU(hidden)),
         "minlstm": ("minLSTM (parallel scan)", jaxrnn.MinLSTM(hidden)),
         "lru": (

@@ -12,7 +12,7 @@ A training step is forward + backward of :math:`\sum_t y_t \cdot r_t` for a fixe
 ``r`` with respect to every parameter; forward-only is inference. Matmul FLOPs of one
 layer: forward :math:`2\,b\,t\,(i + h)\,g\,h` (``g`` gates), training 3x that.
 
-Contenders: ``jaxrnn`` (the fused loops of ``jaxrnn.fused``; the GRU with
+Contenders: ``jaxrnn`` (the fused loops of ``jaxrnn._fused``; the GRU with
 ``reset_after=True``, the same cell as PyTorch's and Flax's), ``jaxrnn_step`` (the
 cell's step under ``lax.scan``, ``fused=False``), ``flax.linen.RNN`` over
 ``OptimizedLSTMCell`` / ``LSTMCell`` / ``GRUCell`` / ``SimpleCell``, PyTorch's
@@ -193,7 +193,7 @@ def matmul_floor(kind: str, hidden: int) -> Callable[[dict, jax.Array], jax.Arra
     def loop(weights, x):
         def step(h, x_t):
             pre = x_t @ weights["kernel"] + h @ weights["recurrent_kernel"]
-            h = jaxrnn.fused._block_sum(pre, gates)  # the fused loops' block sum
+            h = jaxrnn._fused._block_sum(pre, gates)  # the fused loops' block sum
             return h, h
 
         return jax.lax.scan(step, jnp.zeros((x.shape[1], hidden), x.dtype), x)[1]
@@ -460,7 +460,7 @@ def parallel_scan(config: Config) -> dict:
 
 def _train_step(layer: nn.Module, x: jax.Array):
     params = layer.init(jax.random.key(0), x)
-    grad = jax.jit(jax.grad(lambda p, x: jnp.sum(layer.apply(p, x)[0] ** 2)))
+    grad = jax.jit(jax.grad(lambda p, x: jnp.sum(layer.apply(p, x) ** 2)))
     return grad, params
 
 

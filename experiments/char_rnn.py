@@ -241,7 +241,8 @@ def make_cell(name: str, hidden: int) -> jaxrnn.RecurrentCell:
     if name == "lstm":
         return jaxrnn.LSTMCell(hidden)
     if name == "gru":
-        return jaxrnn.GRUCell(hidden)
+        # Cho et al.'s (2014) GRU, the references' formula (jaxrnn's default is PyTorch's).
+        return jaxrnn.GRUCell(hidden, reset_after=False)
     raise ValueError(f"make_cell: unknown model {name!r}; known: {', '.join(MODELS)}")
 
 

@@ -275,7 +275,13 @@ def models(config: Config) -> dict[str, Model]:
         math.nan,
     )
     out["gru"] = Model(
-        "GRU", 2, jaxrnn.GRUCell(**common), diagnostics.GRU_GATE_ACTIVATIONS, False, math.log(0.75)
+        # Cho et al.'s (2014) GRU, the references' formula (jaxrnn's default is PyTorch's).
+        "GRU",
+        2,
+        jaxrnn.GRUCell(**common, reset_after=False),
+        diagnostics.GRU_GATE_ACTIVATIONS,
+        False,
+        math.log(0.75),
     )
     return out
 

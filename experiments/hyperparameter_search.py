@@ -8,7 +8,8 @@ distinct values of each hyperparameter, ``B`` random trials try ``B``.
 The response surface here is real. Task: scikit-learn's 8x8 digits read row by row (8
 steps of 8 standardised pixels; ``experiments.sequential_digits.load_data``), the
 training part split again into train and validation (stratified, ``val_fraction``).
-Model: ``jaxrnn.models.SequenceClassifier(jaxrnn.GRUCell(h), 10, pooling="last")``,
+Model: ``jaxrnn.models.SequenceClassifier(jaxrnn.GRUCell(h, reset_after=False), 10,
+pooling="last")`` (Cho et al.'s GRU),
 trained for ``steps`` Adam steps after global-norm clipping. Every point of a lattice of
 ``num_rates`` log-spaced learning rates in ``[lr_min, lr_max]`` by the hidden sizes
 ``hidden_sizes`` is trained once per training seed; all the rates and seeds of one hidden
@@ -247,7 +248,10 @@ def lattice_programs(hidden: int, steps: int, batch_size: int, max_grad_norm: fl
     Returns:
       ``val_loss, val_acc, test_loss, test_acc``, each ``(r,)``.
     """
-    model = models.SequenceClassifier(jaxrnn.GRUCell(hidden), NUM_CLASSES, pooling="last")
+    # Cho et al.'s (2014) GRU, the references' formula (jaxrnn's default is PyTorch's).
+    model = models.SequenceClassifier(
+        jaxrnn.GRUCell(hidden, reset_after=False), NUM_CLASSES, pooling="last"
+    )
     optimizer = optax.chain(optax.clip_by_global_norm(max_grad_norm), optax.adam(1.0))
 
     def loss_fn(params, x, y):

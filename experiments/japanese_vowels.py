@@ -86,7 +86,8 @@ def make_cell(name: str, hidden: int) -> jaxrnn.RecurrentCell:
     if name == "lstm":
         return jaxrnn.LSTMCell(hidden)
     if name == "gru":
-        return jaxrnn.GRUCell(hidden)
+        # Cho et al.'s (2014) GRU, the references' formula (jaxrnn's default is PyTorch's).
+        return jaxrnn.GRUCell(hidden, reset_after=False)
     if name == "tanh":
         return jaxrnn.SimpleRNNCell(hidden)
     raise ValueError(f"make_cell: unknown model {name!r}; known: {', '.join(LABELS)}")

@@ -338,7 +338,8 @@ def scrambled_images(x: np.ndarray, seed: int) -> np.ndarray:
 def make_cell(name: str, hidden: int) -> jaxrnn.RecurrentCell:
     """``GRUCell(hidden)`` or ``LSTMCell(hidden)`` with jaxrnn's default initialisers."""
     if name == "gru":
-        return jaxrnn.GRUCell(hidden)
+        # Cho et al.'s (2014) GRU, the references' formula (jaxrnn's default is PyTorch's).
+        return jaxrnn.GRUCell(hidden, reset_after=False)
     if name == "lstm":
         return jaxrnn.LSTMCell(hidden)
     raise ValueError(f"make_cell: unknown cell {name!r}; known: {', '.join(CELLS)}")

@@ -253,7 +253,8 @@ def make_model(config: Config, attention: str) -> models.Seq2Seq:
     """The encoder-decoder with GRU cells and the given attention (a key of ATTENTIONS)."""
     return models.Seq2Seq(
         VOCAB_SIZE,
-        jaxrnn.GRUCell(config.hidden),
+        # Cho et al.'s (2014) GRU, the references' formula (jaxrnn's default is PyTorch's).
+        jaxrnn.GRUCell(config.hidden, reset_after=False),
         embed_size=config.embed_size,
         attention=ATTENTIONS[attention],
     )

@@ -79,7 +79,8 @@ def make_cell(name: str, hidden: int) -> jaxrnn.RecurrentCell:
     if name == "lstm":
         return jaxrnn.LSTMCell(hidden)
     if name == "gru":
-        return jaxrnn.GRUCell(hidden)
+        # Cho et al.'s (2014) GRU, the references' formula (jaxrnn's default is PyTorch's).
+        return jaxrnn.GRUCell(hidden, reset_after=False)
     if name == "irnn":
         return jaxrnn.SimpleRNNCell(
             hidden,

@@ -2,10 +2,8 @@
 
 from jaxrnn import (
     diagnostics,
-    fused,
     initializers,
     interop,
-    lapack,
     lru,
     min_rnn,
     models,
@@ -15,18 +13,19 @@ from jaxrnn import (
 from jaxrnn.cells import GRUCell, LSTMCell, LSTMState, RecurrentCell, SimpleRNNCell
 from jaxrnn.lru import LRU, LRUCell
 from jaxrnn.min_rnn import MinGRU, MinGRUCell, MinLSTM, MinLSTMCell
-from jaxrnn.sequence import GRU, LSTM, RNN, Bidirectional, SimpleRNN
+from jaxrnn.sequence import GRU, LSTM, RNN, Bidirectional, SimpleRNN, Stack
 from jaxrnn.typing import Initializer
 
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    # jaxrnn.checkpoint imports orbax, which is slow: load it on first use only.
-    if name == "checkpoint":
+    # jaxrnn.checkpoint imports orbax and jaxrnn.nnx flax.nnx, which are slow: load them
+    # on first use only.
+    if name in ("checkpoint", "nnx"):
         import importlib
 
-        return importlib.import_module("jaxrnn.checkpoint")
+        return importlib.import_module(f"jaxrnn.{name}")
     raise AttributeError(f"module 'jaxrnn' has no attribute {name!r}")
 
 
@@ -48,15 +47,15 @@ __all__ = [
     "RecurrentCell",
     "SimpleRNN",
     "SimpleRNNCell",
+    "Stack",
     "checkpoint",
     "diagnostics",
-    "fused",
     "initializers",
     "interop",
-    "lapack",
     "lru",
     "min_rnn",
     "models",
+    "nnx",
     "parallel",
     "training",
 ]

@@ -31,24 +31,19 @@ from __future__ import annotations
 import functools
 import numbers
 from collections.abc import Callable
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxrnn import fused, initializers
+from jaxrnn import _checks, initializers
+from jaxrnn import _fused as fused
+from jaxrnn._carry import LSTMState
 from jaxrnn.typing import Array, DType, PRNGKey
 
 Weights = dict[str, Array]
 LAYER_NORM_EPSILON = 1e-5
-
-
-class LSTMState(NamedTuple):
-    """The LSTM carry: hidden state ``h`` and cell state ``c``, each ``(..., h)``."""
-
-    h: Array
-    c: Array
 
 
 # ---------------------------------------------------------------------------------------
@@ -150,7 +145,7 @@ def lstm_step(
     Returns:
       ``(LSTMState(h_t, c_t), h_t)``.
     """
-    h, c = carry
+    h, c = carry.h, carry.c
     z = xw + _recurrent_projection(weights, _masked(h, recurrent_mask), 4)
     i, f, g, o = jnp.split(z, 4, axis=-1)
     c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
@@ -166,11 +161,11 @@ def gru_step(
     h: Array,
     xw: Array,
     recurrent_mask: Array | None = None,
-    reset_after: bool = False,
+    reset_after: bool = True,
 ) -> tuple[Array, Array]:
     r"""GRU step, gates r, z, n.
 
-    ``reset_after=False``: Cho et al. (2014), the seeds' formula, the reset gate applied
+    ``reset_after=False``: Cho et al. (2014), the reset gate applied
     to the state before the recurrent matmul:
 
     .. math::
@@ -371,7 +366,7 @@ class RecurrentCell(nn.RNNCellBase):
 
     @nn.nowrap
     def fused_scan(self) -> Callable[..., tuple[Any, Array]] | None:
-        """The whole-sequence loop of ``jaxrnn.fused``, or None where there is none.
+        """The whole-sequence loop of ``jaxrnn._fused``, or None where there is none.
 
         ``scan(weights, carry, x, valid, mask, unroll) -> (carry, outputs)`` computes
         ``step_fn()`` scanned over time with hand-written derivatives. None with
@@ -394,24 +389,9 @@ class RecurrentCell(nn.RNNCellBase):
         Returns:
           ``(new_carry, y)``, ``y (..., h)``.
         """
+        _checks.array(type(self).__name__, "x", x, "(..., i)")
         expected = self.initialize_carry(None, x.shape)
-        if isinstance(expected, LSTMState) and isinstance(carry, tuple | list) and len(carry) == 2:
-            carry = LSTMState(*carry)  # a plain (h, c), as PyTorch users pass it
-        for want, got in zip(
-            jax.tree_util.tree_leaves(expected), jax.tree_util.tree_leaves(carry), strict=False
-        ):
-            if tuple(got.shape) != tuple(want.shape):
-                raise ValueError(
-                    f"{type(self).__name__}: expected `carry` leaves of shape "
-                    f"{tuple(want.shape)} for an input of shape {tuple(x.shape)}, got "
-                    f"{tuple(got.shape)}"
-                )
-        if jax.tree_util.tree_structure(carry) != jax.tree_util.tree_structure(expected):
-            raise ValueError(
-                f"{type(self).__name__}: expected a `carry` like "
-                f"{jax.tree_util.tree_structure(expected)}, got "
-                f"{jax.tree_util.tree_structure(carry)}"
-            )
+        carry = _checks.carry(type(self).__name__, "carry", carry, expected)
         w = self.weights(x.shape[-1])
         if self.dtype is not None:
             carry = jax.tree_util.tree_map(lambda c: c.astype(self.dtype), carry)
@@ -485,7 +465,7 @@ class SimpleRNNCell(RecurrentCell):
 
     @nn.nowrap
     def fused_scan(self) -> Callable[..., tuple[Array, Array]] | None:
-        """``jaxrnn.fused.elman_scan`` for a named activation (not a callable)."""
+        """``jaxrnn._fused.elman_scan`` for a named activation (not a callable)."""
         self.step_fn()  # validates the activation
         if not self._fusable(SimpleRNNCell) or not isinstance(self.activation, str):
             return None
@@ -519,8 +499,8 @@ class LSTMCell(RecurrentCell):
       >>> x = jnp.ones((4, 3))
       >>> carry = cell.initialize_carry(jax.random.key(0), x.shape)
       >>> variables = cell.init(jax.random.key(1), carry, x)
-      >>> (h, c), y = cell.apply(variables, carry, x)
-      >>> h.shape, c.shape
+      >>> carry, y = cell.apply(variables, carry, x)
+      >>> carry.h.shape, carry.c.shape
       ((4, 16), (4, 16))
     """
 
@@ -543,7 +523,7 @@ class LSTMCell(RecurrentCell):
 
     @nn.nowrap
     def fused_scan(self) -> Callable[..., tuple[LSTMState, Array]] | None:
-        """``jaxrnn.fused.lstm_scan`` (None with ``layer_norm``)."""
+        """``jaxrnn._fused.lstm_scan`` (None with ``layer_norm``)."""
         return fused.lstm_scan if self._fusable(LSTMCell) else None
 
     @nn.nowrap
@@ -564,19 +544,22 @@ class LSTMCell(RecurrentCell):
 class GRUCell(RecurrentCell):
     r"""GRU cell, fused gates r, z, n.
 
-    ``reset_after=False`` (default) is the seeds' formula (Cho et al. 2014):
+    ``reset_after=True`` (default) is PyTorch's, cuDNN's, Keras' and Flax's GRU:
+    :math:`n = \tanh(x W_{xn} + b_n + r \odot (h W_{hn} + b_{hn}))`,
+    :math:`h_t = (1 - z) \odot n + z \odot h_{t-1}`, with the extra parameter
+    ``recurrent_bias (h,)`` (:math:`b_{hn}`); ``jaxrnn.interop.to_torch_state_dict``
+    exports it to ``torch.nn.GRU``. ``reset_after=False`` is the formula of Cho et al.
+    (2014), the reset applied before the recurrent matmul:
     :math:`\tilde h = \tanh(W [r \odot h, x] + b)`,
-    :math:`h_t = (1 - z) \odot h_{t-1} + z \odot \tilde h`. ``reset_after=True`` is
-    PyTorch's / cuDNN's / Keras': :math:`n = \tanh(x W_{xn} + b_n + r \odot (h W_{hn} +
-    b_{hn}))`, :math:`h_t = (1 - z) \odot n + z \odot h_{t-1}`, with the extra
-    parameter ``recurrent_bias (h,)`` (:math:`b_{hn}`). See ``gru_step``.
+    :math:`h_t = (1 - z) \odot h_{t-1} + z \odot \tilde h` (no PyTorch equivalent).
+    See ``gru_step``.
 
     Attributes:
       reset_after: which formula.
       recurrent_bias_init: initializer of ``recurrent_bias`` (``reset_after`` only).
     """
 
-    reset_after: bool = False
+    reset_after: bool = True
     recurrent_bias_init: Any = None
 
     num_gates: ClassVar[int] = 3
@@ -604,7 +587,7 @@ class GRUCell(RecurrentCell):
 
     @nn.nowrap
     def fused_scan(self) -> Callable[..., tuple[Array, Array]] | None:
-        """``jaxrnn.fused.gru_scan`` with this ``reset_after`` (None with ``layer_norm``)."""
+        """``jaxrnn._fused.gru_scan`` with this ``reset_after`` (None with ``layer_norm``)."""
         return _FUSED_GRU[bool(self.reset_after)] if self._fusable(GRUCell) else None
 
 

@@ -43,10 +43,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from jaxrnn import lapack
-from jaxrnn.cells import LSTMState, RecurrentCell
+from jaxrnn import _checks
+from jaxrnn import _lapack as lapack
+from jaxrnn.cells import RecurrentCell
 from jaxrnn.initializers import spectral_radius_of
-from jaxrnn.sequence import RNN, _Stack
+from jaxrnn.sequence import cast_carry
 from jaxrnn.typing import Array
 
 # name -> (activation, gamma): gamma bounds |phi'| (Pascanu et al. 2013, section 2.1).
@@ -87,22 +88,19 @@ def _at_least_float32(x: Array) -> Array:
 # ---------------------------------------------------------------------------------------
 
 
-def _probe_layout(layer: Any) -> tuple[str, bool]:
-    """The ``apply`` keyword of the probe and whether ``layer`` is a stack."""
-    fn = "hidden_gradients"
-    if isinstance(layer, RNN):
-        if not isinstance(layer.cell, RecurrentCell):
-            raise TypeError(
-                f"{fn}: expected `layer` to run a jaxrnn cell (the probe hook needs one), "
-                f"got an RNN of {type(layer.cell).__name__}"
-            )
-        return "hidden_probe", False
-    if isinstance(layer, _Stack):
-        return "hidden_probes", True
-    raise TypeError(
-        f"{fn}: expected `layer` to be a jaxrnn RNN or a stack (LSTM, GRU, SimpleRNN), "
-        f"got {type(layer).__name__}"
-    )
+def _probe_shape(layer: Any, x: Array) -> tuple[int, ...]:
+    """The shape of ``layer``'s ``hidden_probe`` for ``x``, or a TypeError naming it."""
+    shape_of = getattr(layer, "hidden_probe_shape", None)
+    if shape_of is None:
+        raise TypeError(
+            "hidden_gradients: expected `layer` to be a jaxrnn sequence layer with a "
+            "`hidden_probe` (an RNN of a jaxrnn cell, Bidirectional, or a stack: LSTM, GRU, "
+            f"SimpleRNN), got {type(layer).__name__}"
+        )
+    try:
+        return tuple(shape_of(x.shape))
+    except TypeError as err:
+        raise TypeError(f"hidden_gradients: expected `layer` to run a jaxrnn cell: {err}") from err
 
 
 def hidden_gradients(
@@ -132,44 +130,38 @@ def hidden_gradients(
     is exactly zero.
 
     Args:
-      layer: an ``RNN`` of a jaxrnn cell, or a stack (``LSTM``, ``GRU``, ``SimpleRNN``).
+      layer: a sequence layer with a ``hidden_probe`` hook: an ``RNN`` of a jaxrnn
+        cell, a ``Bidirectional`` of two, or a stack (``LSTM``, ``GRU``, ``SimpleRNN``).
       variables: its variables, as ``layer.init`` makes them.
       x: ``(b, t, i)`` (``(t, b, i)`` if the layer is ``time_major``).
-      loss_fn: maps whatever ``layer.apply`` returns (for a stack the pair
-        ``(outputs, final_state)``) to a scalar loss.
+      loss_fn: maps whatever ``layer.apply`` returns (the outputs, or ``(carry,
+        outputs)`` with ``return_carry=True``) to a scalar loss.
       seq_lengths: optional ``(b,)`` lengths, passed to the layer.
       **apply_kwargs: passed to ``layer.apply`` (``initial_carry``, ``deterministic``,
         ``rngs``, ...).
 
     Returns:
       ``(b, t, h)`` for an ``RNN``, ``(l*d, b, t, h)`` for a stack (index
-      ``layer * d + direction``, as its ``hidden_probes``), batch-major whatever the
+      ``layer * d + direction``, as its ``hidden_probe``) and ``(2, b, t, h)`` for a
+      ``Bidirectional`` (forward, backward), batch-major whatever the
       layer's ``time_major``; the dtype of the layer's outputs.
 
     Raises:
       TypeError: ``layer`` is not a jaxrnn sequence layer with a jaxrnn cell.
       ValueError: ``loss_fn`` does not return a scalar.
     """
-    keyword, is_stack = _probe_layout(layer)
     _check_floating("hidden_gradients", "x", x, 3, "(b, t, i)")
+    probe_shape = _probe_shape(layer, x)
 
     def apply(probe=None):
         kwargs = dict(apply_kwargs)
         if probe is not None:
-            kwargs[keyword] = probe
-        elif not is_stack:
-            kwargs["return_carry"] = False  # for the shape of the outputs below
+            kwargs["hidden_probe"] = probe
         return layer.apply(variables, x, seq_lengths=seq_lengths, **kwargs)
 
     # The probe must have the outputs' dtype, or the scan carry would change type.
     shape = jax.eval_shape(apply)
-    outputs = shape[0] if is_stack else shape
-    time_major = layer.time_major
-    if is_stack:
-        slots = layer.num_layers * (2 if layer.bidirectional else 1)
-        probe_shape = (slots, *x.shape[:2], layer.hidden_size)
-    else:
-        probe_shape = (*x.shape[:2], layer.cell.hidden_size)
+    outputs = shape[1] if isinstance(shape, tuple) else shape  # (carry, outputs)
 
     def loss(probe):
         value = loss_fn(apply(probe))
@@ -181,7 +173,7 @@ def hidden_gradients(
         return value
 
     grads = jax.grad(loss)(jnp.zeros(probe_shape, outputs.dtype))
-    if time_major:
+    if getattr(layer, "time_major", False):
         grads = jnp.swapaxes(grads, -3, -2)
     return grads
 
@@ -272,40 +264,12 @@ class JacobianProducts(NamedTuple):
 
 
 def _initial_carry(cell: RecurrentCell, initial_carry: Any, batch: int, x: Array) -> Any:
-    fn = "jacobian_products"
     zeros = cell.initialize_carry(jax.random.key(0), (batch, x.shape[-1]))
-    if initial_carry is None:
-        carry = zeros
-    else:
-        if (
-            isinstance(zeros, LSTMState)
-            and not isinstance(initial_carry, LSTMState)
-            and isinstance(initial_carry, tuple | list)
-            and len(initial_carry) == 2
-        ):
-            initial_carry = LSTMState(*initial_carry)
-        expected = jax.tree_util.tree_structure(zeros)
-        found = jax.tree_util.tree_structure(initial_carry)
-        if expected != found:
-            raise ValueError(
-                f"{fn}: expected `initial_carry` with structure {expected}, got {found}"
-            )
-        for want, got in zip(
-            jax.tree_util.tree_leaves(zeros), jax.tree_util.tree_leaves(initial_carry), strict=True
-        ):
-            if tuple(jnp.shape(got)) != tuple(want.shape):
-                raise ValueError(
-                    f"{fn}: expected `initial_carry` leaves of shape {tuple(want.shape)}, "
-                    f"got {tuple(jnp.shape(got))}"
-                )
-        carry = initial_carry
+    carry = zeros
+    if initial_carry is not None:
+        carry = _checks.carry("jacobian_products", "initial_carry", initial_carry, zeros)
     # The dtype RNN gives the carry: the cell's computation dtype, else promoted with x.
-    return jax.tree_util.tree_map(
-        lambda c: jnp.asarray(c).astype(
-            cell.dtype or jnp.promote_types(jnp.asarray(c).dtype, x.dtype)
-        ),
-        carry,
-    )
+    return cast_carry(carry, cell.dtype, x.dtype)
 
 
 def jacobian_products(

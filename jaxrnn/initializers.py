@@ -34,7 +34,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrnn import lapack
+from jaxrnn import _checks
+from jaxrnn import _lapack as lapack
 from jaxrnn.typing import Array, DType, Initializer, PRNGKey, Shape
 
 _MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
@@ -48,17 +49,7 @@ _LSTM_GATES = 4  # i, f, g, o
 # ---------------------------------------------------------------------------------------
 
 
-def _real(fn: str, name: str, value: Any) -> float:
-    """Returns ``value`` as a finite float or raises naming the argument."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real | np.ndarray | jax.Array):
-        raise TypeError(f"{fn}: expected `{name}` to be a real number, got {value!r}")
-    try:
-        out = float(value)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{fn}: expected `{name}` to be a real number, got {value!r}") from err
-    if not math.isfinite(out):
-        raise ValueError(f"{fn}: expected `{name}` to be finite, got {value!r}")
-    return out
+_real = _checks.real
 
 
 def _positive(fn: str, name: str, value: Any) -> float:
@@ -88,16 +79,7 @@ def _min_rank(fn: str, shape: tuple[int, ...], rank: int = 2) -> None:
         )
 
 
-def _float_dtype(fn: str, dtype: DType) -> tuple[Any, Any]:
-    """Returns ``(dtype, compute_dtype)``: the output dtype and the one to sample in."""
-    try:
-        out = jnp.dtype(dtype)
-    except TypeError as err:
-        raise TypeError(f"{fn}: expected a floating `dtype`, got {dtype!r}") from err
-    if not jnp.issubdtype(out, jnp.floating):
-        raise TypeError(f"{fn}: expected a floating `dtype`, got {out}")
-    compute = jnp.float64 if out == jnp.float64 else jnp.float32
-    return out, jax.dtypes.canonicalize_dtype(compute)
+_float_dtype = _checks.float_dtype
 
 
 def _gate_axis(fn: str, shape: tuple[int, ...], num_gates: int, axis: int = -1) -> int:
@@ -757,7 +739,7 @@ def orthogonal(gain: float = 1.0, method: str = "qr", column_axis: int = -1) -> 
         if not -len(shape) <= column_axis < len(shape):
             raise ValueError(f"{fn}: `column_axis`={column_axis} is out of range for {shape}")
         sample = qr_init if method == "qr" else svd_init
-        # One matrix per LAPACK call, also under jax.vmap (see jaxrnn.lapack: batched
+        # One matrix per LAPACK call, also under jax.vmap (see jaxrnn._lapack: batched
         # factorisations can deadlock XLA's CPU thread pool).
         draw = lapack.one_at_a_time(lambda key: sample(key, shape, compute))
         return draw(key).astype(dtype)

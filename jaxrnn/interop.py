@@ -368,12 +368,12 @@ def from_torch(
 ) -> tuple[LSTM | GRU | SimpleRNN, dict[str, Any]]:
     r"""A jaxrnn stack and variables computing what a PyTorch LSTM, GRU or RNN computes.
 
-    ``layer.apply(variables, x)`` returns ``(outputs, final_state)`` equal to the
-    module's ``(output, h_n)`` (``(output, (h_n, c_n))`` for an LSTM, as
+    ``layer.apply(variables, x, return_carry=True)`` returns ``(final_state, outputs)``
+    equal to the module's ``(output, h_n)`` (``(output, (h_n, c_n))`` for an LSTM, as
     ``LSTMState(h_n, c_n)``) up to floating-point rounding, for the same ``x``; a
     ``batch_first=False`` module becomes a ``time_major=True`` stack. An initial state
-    ``h_0`` (``(h_0, c_0)``) goes in as ``initial_state`` (``LSTMState(h_0, c_0)``), and
-    a ``PackedSequence``'s lengths as ``seq_lengths``.
+    ``h_0`` (``(h_0, c_0)``) goes in as ``initial_carry`` (``LSTMState(h_0, c_0)`` or
+    the pair), and a ``PackedSequence``'s lengths as ``seq_lengths``.
 
     Kernels are the transposed PyTorch weights; biases are summed where PyTorch only ever
     uses their sum (see the module docstring), so a GRU keeps :math:`b_{hn}` apart as
@@ -423,7 +423,7 @@ def from_torch(
       >>> gru = torch.nn.GRU(5, 8, num_layers=2, bidirectional=True, batch_first=True)
       >>> layer, variables = jaxrnn.interop.from_torch(gru)
       >>> x = torch.randn(3, 7, 5)                                   # (b, t, i)
-      >>> outputs, h_n = layer.apply(variables, x.numpy())
+      >>> h_n, outputs = layer.apply(variables, x.numpy(), return_carry=True)
       >>> outputs.shape, h_n.shape
       ((3, 7, 16), (4, 3, 8))
       >>> want, want_h_n = gru(x)

@@ -61,27 +61,14 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 from typing import Any
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxrnn.min_rnn import (
-    MODES,
-    check_mode,
-    check_positive_int,
-    check_state,
-    masked_scan,
-)
-from jaxrnn.sequence import (
-    check_inputs,
-    check_seq_lengths,
-    out_of_range,
-    poison_out_of_range,
-    time_mask,
-)
+from jaxrnn import _checks, _scan
+from jaxrnn.min_rnn import MODES
 from jaxrnn.typing import Array, DType, Initializer, PRNGKey, Shape
 
 Weights = dict[str, Array]
@@ -91,15 +78,6 @@ DEFAULT_MAX_PHASE = 2.0 * math.pi
 # ---------------------------------------------------------------------------------------
 # Initializers (the signature of jax.nn.initializers).
 # ---------------------------------------------------------------------------------------
-
-
-def _real(owner: str, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{owner}: expected `{name}` to be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{owner}: expected `{name}` to be finite, got {value!r}")
-    return value
 
 
 def check_ring(owner: str, r_min: Any, r_max: Any, max_phase: Any) -> tuple[float, float, float]:
@@ -114,9 +92,9 @@ def check_ring(owner: str, r_min: Any, r_max: Any, max_phase: Any) -> tuple[floa
     Returns:
       ``(r_min, r_max, max_phase)`` as floats.
     """
-    r_min = _real(owner, "r_min", r_min)
-    r_max = _real(owner, "r_max", r_max)
-    max_phase = _real(owner, "max_phase", max_phase)
+    r_min = _checks.real(owner, "r_min", r_min)
+    r_max = _checks.real(owner, "r_max", r_max)
+    max_phase = _checks.real(owner, "max_phase", max_phase)
     if not 0.0 <= r_min < r_max <= 1.0:
         raise ValueError(
             f"{owner}: expected 0 <= `r_min` < `r_max` <= 1, got r_min={r_min!r} and "
@@ -133,10 +111,7 @@ def _uniform_open(key: PRNGKey, shape: Shape, dtype: DType) -> Array:
 
 
 def _compute_dtype(owner: str, dtype: DType) -> Any:
-    dtype = jnp.dtype(dtype)
-    if not jnp.issubdtype(dtype, jnp.floating):
-        raise TypeError(f"{owner}: expected a floating `dtype`, got {dtype}")
-    return jax.dtypes.canonicalize_dtype(jnp.float64 if dtype == jnp.float64 else jnp.float32)
+    return _checks.float_dtype(owner, dtype)[1]
 
 
 def nu_log_init(r_min: float = 0.0, r_max: float = 1.0) -> Initializer:
@@ -219,7 +194,7 @@ def scaled_normal(scale: float) -> Initializer:
     Returns:
       ``init(key, shape, dtype)``.
     """
-    scale = _real("scaled_normal", "scale", scale)
+    scale = _checks.real("scaled_normal", "scale", scale)
     if scale <= 0:
         raise ValueError(f"scaled_normal: expected `scale` > 0, got {scale!r}")
 
@@ -357,7 +332,7 @@ def _parallel(weights: Weights, us: Array, x0: Array, valid: Array | None) -> tu
 @jax.jit
 def _sequential(weights: Weights, us: Array, x0: Array, valid: Array | None) -> tuple[Array, Array]:
     """``us (t, b, H)`` -> ``(final (b, N), ys (t, b, H))`` by a scan of ``lru_step``."""
-    return masked_scan(functools.partial(lru_step, weights), x0, us, valid)
+    return _scan.masked_scan(functools.partial(lru_step, weights), x0, us, valid)
 
 
 # ---------------------------------------------------------------------------------------
@@ -371,7 +346,7 @@ def _parameters(module: Any, input_size: int) -> Weights:
     One function for the cell and the layer, so that their variables are the same.
     """
     owner = type(module).__name__
-    n = check_positive_int(owner, "state_size", module.state_size)
+    n = _checks.positive_int(owner, "state_size", module.state_size)
     r_min, r_max, max_phase = check_ring(owner, module.r_min, module.r_max, module.max_phase)
     h = int(input_size)
     expected = {
@@ -472,14 +447,9 @@ class LRUCell(nn.RNNCellBase):
           ``(x_k, y_k)``: ``(..., N)`` complex and ``(..., H)``.
         """
         owner = type(self).__name__
-        if not hasattr(u, "shape") or not hasattr(u, "dtype"):
-            raise TypeError(f"{owner}: expected `u` to be an array (..., H), got {type(u)}")
-        if u.ndim < 1:
-            raise ValueError(f"{owner}: expected `u` of shape (..., H), got a scalar")
-        if not jnp.issubdtype(u.dtype, jnp.floating):
-            raise TypeError(f"{owner}: expected a floating `u`, got dtype {u.dtype}")
-        n = check_positive_int(owner, "state_size", self.state_size)
-        carry = check_state(owner, "carry", carry, (*u.shape[:-1], n))
+        _checks.array(owner, "u", u, "(..., H)")
+        n = _checks.positive_int(owner, "state_size", self.state_size)
+        carry = _checks.state(owner, "carry", carry, (*u.shape[:-1], n))
         w = self.weights(u.shape[-1])
         if self.dtype is not None:
             u = u.astype(self.dtype)
@@ -499,7 +469,7 @@ class LRUCell(nn.RNNCellBase):
           The zero state.
         """
         del rng
-        n = check_positive_int(type(self).__name__, "state_size", self.state_size)
+        n = _checks.positive_int(type(self).__name__, "state_size", self.state_size)
         dtype = self.param_dtype if self.dtype is None else self.dtype
         return jnp.zeros((*input_shape[:-1], n), _complex_dtype(dtype))
 
@@ -576,10 +546,11 @@ class LRU(nn.Module):
         self,
         x: Array,
         seq_lengths: Array | None = None,
-        initial_carry: Array | None = None,
         *,
-        mode: str | None = None,
+        initial_carry: Array | None = None,
         return_carry: bool | None = None,
+        deterministic: bool = True,
+        mode: str | None = None,
     ) -> Any:
         """Runs the recurrence over ``x``.
 
@@ -587,23 +558,25 @@ class LRU(nn.Module):
           x: ``(b, t, H)`` (``(t, b, H)`` if ``time_major``).
           seq_lengths: optional ``(b,)`` integers in ``[0, t]`` (right padding).
           initial_carry: optional ``(b, N)`` (complex) initial state; zeros if omitted.
-          mode: overrides the attribute.
           return_carry: overrides the attribute.
+          deterministic: accepted for the sequence-layer protocol (no dropout here).
+          mode: overrides the attribute.
 
         Returns:
           ``outputs (b, t, H)`` (zero past each length), or ``(carry, outputs)`` with
           ``return_carry``, ``carry (b, N)`` complex, the state after the last valid step.
         """
+        del deterministic  # nothing random in the recurrence
         owner = type(self).__name__
-        mode = check_mode(owner, self.mode if mode is None else mode)
+        mode = _checks.one_of(owner, "mode", self.mode if mode is None else mode, MODES)
         return_carry = self.return_carry if return_carry is None else return_carry
-        n = check_positive_int(owner, "state_size", self.state_size)
-        check_inputs(owner, x, self.time_major)
+        n = _checks.positive_int(owner, "state_size", self.state_size)
+        _checks.inputs(owner, x, self.time_major)
         us = x if self.time_major else jnp.swapaxes(x, 0, 1)  # (t, b, H)
         time, batch, features = us.shape
         lengths = None
         if seq_lengths is not None:
-            lengths = check_seq_lengths(owner, seq_lengths, batch, time)
+            lengths = _checks.seq_lengths(owner, seq_lengths, batch, time)
         w = effective_weights(_parameters(self, features))
         if self.dtype is not None:
             us = us.astype(self.dtype)
@@ -611,9 +584,9 @@ class LRU(nn.Module):
         if initial_carry is None:
             x0 = jnp.zeros((batch, n), state_dtype)
         else:
-            x0 = check_state(owner, "initial_carry", initial_carry, (batch, n))
+            x0 = _checks.state(owner, "initial_carry", initial_carry, (batch, n))
             x0 = x0.astype(jnp.promote_types(x0.dtype, state_dtype))
-        valid = time_mask(lengths, time)
+        valid = _scan.time_mask(lengths, time)
         if time == 0:
             carry, ys = x0, jnp.zeros((0, batch, features), us.dtype)
         elif mode == "parallel":
@@ -623,9 +596,7 @@ class LRU(nn.Module):
         if self.dtype is not None:
             ys = ys.astype(self.dtype)  # the complex state is at least complex64
         outputs = ys if self.time_major else jnp.swapaxes(ys, 0, 1)
-        bad = out_of_range(seq_lengths, time)
-        carry = poison_out_of_range(bad, carry)
-        outputs = poison_out_of_range(bad, outputs, 1 if self.time_major else 0)
+        carry, outputs = _scan.poison(seq_lengths, time, carry, outputs, self.time_major)
         return (carry, outputs) if return_carry else outputs
 
 

@@ -69,7 +69,6 @@ References:
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -77,14 +76,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxrnn import initializers
-from jaxrnn.sequence import (
-    check_inputs,
-    check_seq_lengths,
-    out_of_range,
-    poison_out_of_range,
-    time_mask,
-)
+from jaxrnn import _checks, _scan, initializers
 from jaxrnn.typing import Array, DType, PRNGKey
 
 Weights = dict[str, Array]
@@ -310,30 +302,6 @@ def _scan_log_coefficients(
     return final, hs
 
 
-def masked_scan(step: Callable[..., tuple[Any, Array]], carry: Any, xs: Any, valid: Any) -> Any:
-    """``jax.lax.scan`` of ``step(carry, x_t) -> (carry, y_t)`` keeping the carry at padding.
-
-    Args:
-      step: the pure step.
-      carry: the initial carry (a pytree).
-      xs: the per-step inputs, time-major ``(t, ...)`` (a pytree).
-      valid: ``(t, b, 1)`` booleans, or None when nothing is padded.
-
-    Returns:
-      ``(final_carry, ys)``; ``ys (t, ...)`` is zero at padded steps.
-    """
-
-    def body(carry, inputs):
-        x_t, valid_t = inputs
-        new_carry, y = step(carry, x_t)
-        if valid_t is None:
-            return new_carry, y
-        new_carry = jax.tree_util.tree_map(lambda n, o: jnp.where(valid_t, n, o), new_carry, carry)
-        return new_carry, jnp.where(valid_t, y, jnp.zeros_like(y))
-
-    return jax.lax.scan(body, carry, (xs, valid))
-
-
 def _linear_step(h: Array, ab: tuple[Array, Array]) -> tuple[Array, Array]:
     a, b = ab
     h = a * h + b
@@ -351,69 +319,7 @@ def _scan_linear_coefficients(
     per step: on a CPU, where the parallel scan's extra work and transcendentals are
     not paid back by parallel depth, the faster way to train.
     """
-    return masked_scan(_linear_step, h0, (a, b), valid)
-
-
-# ---------------------------------------------------------------------------------------
-# Argument checks shared with jaxrnn.lru.
-# ---------------------------------------------------------------------------------------
-
-
-def check_positive_int(owner: str, name: str, value: Any) -> int:
-    """Returns ``value`` as an int, or raises naming ``owner`` and the argument ``name``.
-
-    Args:
-      owner: the caller's name, for the message.
-      name: the argument's name.
-      value: the value to check.
-
-    Returns:
-      ``int(value)``.
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{owner}: expected `{name}` to be a positive int, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{owner}: expected `{name}` to be a positive int, got {value!r}")
-    return int(value)
-
-
-def check_mode(owner: str, mode: Any) -> str:
-    """Returns ``mode`` if it is one of ``MODES``, else raises a ``ValueError``.
-
-    Args:
-      owner: the caller's name, for the message.
-      mode: the value to check.
-
-    Returns:
-      ``mode``.
-    """
-    if mode not in MODES:
-        raise ValueError(f"{owner}: expected `mode` in {MODES}, got {mode!r}")
-    return mode
-
-
-def check_state(owner: str, name: str, state: Any, shape: tuple[int, ...]) -> Array:
-    """Checks that ``state`` is an array of ``shape``.
-
-    Args:
-      owner: the caller's name, for the message.
-      name: the argument's name (``carry``, ``initial_carry``).
-      state: the value to check.
-      shape: the expected shape.
-
-    Returns:
-      ``state`` as an array.
-    """
-    if not hasattr(state, "shape") or not hasattr(state, "dtype"):
-        raise TypeError(
-            f"{owner}: expected `{name}` to be an array of shape {shape}, "
-            f"got {type(state).__name__}"
-        )
-    if tuple(state.shape) != tuple(shape):
-        raise ValueError(
-            f"{owner}: expected `{name}` of shape {tuple(shape)}, got {tuple(state.shape)}"
-        )
-    return jnp.asarray(state)
+    return _scan.masked_scan(_linear_step, h0, (a, b), valid)
 
 
 # ---------------------------------------------------------------------------------------
@@ -427,7 +333,7 @@ def _weights(module: Any, input_size: int) -> Weights:
     One function for the cells and the layers, so that their variables are the same.
     """
     owner = type(module).__name__
-    hidden = check_positive_int(owner, "hidden_size", module.hidden_size)
+    hidden = _checks.positive_int(owner, "hidden_size", module.hidden_size)
     fused = module.num_gates * hidden
     specs = {
         "kernel": (module.kernel_init, module.default_kernel_init, (input_size, fused)),
@@ -504,12 +410,9 @@ class _MinRNNCell(nn.RNNCellBase):
           ``(h_t, h_t)``, each ``(..., h)``.
         """
         owner = type(self).__name__
-        if not hasattr(x, "shape") or not hasattr(x, "dtype"):
-            raise TypeError(f"{owner}: expected `x` to be an array (..., i), got {type(x)}")
-        if x.ndim < 1:
-            raise ValueError(f"{owner}: expected `x` of shape (..., i), got a scalar")
-        hidden = check_positive_int(owner, "hidden_size", self.hidden_size)
-        carry = check_state(owner, "carry", carry, (*x.shape[:-1], hidden))
+        _checks.array(owner, "x", x, "(..., i)")
+        hidden = _checks.positive_int(owner, "hidden_size", self.hidden_size)
+        carry = _checks.state(owner, "carry", carry, (*x.shape[:-1], hidden))
         w = self.weights(x.shape[-1])
         if self.dtype is not None:
             x, carry = x.astype(self.dtype), carry.astype(self.dtype)
@@ -527,7 +430,7 @@ class _MinRNNCell(nn.RNNCellBase):
           The zero state.
         """
         del rng
-        hidden = check_positive_int(type(self).__name__, "hidden_size", self.hidden_size)
+        hidden = _checks.positive_int(type(self).__name__, "hidden_size", self.hidden_size)
         dtype = self.param_dtype if self.dtype is None else self.dtype
         return jnp.zeros((*input_shape[:-1], hidden), dtype)
 
@@ -653,10 +556,11 @@ class _MinRNN(nn.Module):
         self,
         x: Array,
         seq_lengths: Array | None = None,
-        initial_carry: Array | None = None,
         *,
-        mode: str | None = None,
+        initial_carry: Array | None = None,
         return_carry: bool | None = None,
+        deterministic: bool = True,
+        mode: str | None = None,
     ) -> Any:
         """Runs the recurrence over ``x``.
 
@@ -664,23 +568,25 @@ class _MinRNN(nn.Module):
           x: ``(b, t, i)`` (``(t, b, i)`` if ``time_major``).
           seq_lengths: optional ``(b,)`` integers in ``[0, t]`` (right padding).
           initial_carry: optional ``(b, h)`` initial state, any sign; zeros if omitted.
-          mode: overrides the attribute.
           return_carry: overrides the attribute.
+          deterministic: accepted for the sequence-layer protocol (no dropout here).
+          mode: overrides the attribute.
 
         Returns:
           ``outputs (b, t, h)`` (zero past each length), or ``(carry, outputs)`` with
           ``return_carry``, ``carry (b, h)`` the state after the last valid step.
         """
+        del deterministic  # nothing random in the recurrence
         owner = type(self).__name__
-        mode = check_mode(owner, self.mode if mode is None else mode)
+        mode = _checks.one_of(owner, "mode", self.mode if mode is None else mode, MODES)
         return_carry = self.return_carry if return_carry is None else return_carry
-        hidden = check_positive_int(owner, "hidden_size", self.hidden_size)
-        check_inputs(owner, x, self.time_major)
+        hidden = _checks.positive_int(owner, "hidden_size", self.hidden_size)
+        _checks.inputs(owner, x, self.time_major)
         xs = x if self.time_major else jnp.swapaxes(x, 0, 1)  # (t, b, i)
         time, batch, features = xs.shape
         lengths = None
         if seq_lengths is not None:
-            lengths = check_seq_lengths(owner, seq_lengths, batch, time)
+            lengths = _checks.seq_lengths(owner, seq_lengths, batch, time)
         w = _weights(self, features)
         if self.dtype is not None:
             xs = xs.astype(self.dtype)
@@ -688,9 +594,9 @@ class _MinRNN(nn.Module):
         if initial_carry is None:
             h0 = jnp.zeros((batch, hidden), xw.dtype)
         else:
-            h0 = check_state(owner, "initial_carry", initial_carry, (batch, hidden))
+            h0 = _checks.state(owner, "initial_carry", initial_carry, (batch, hidden))
             h0 = h0.astype(jnp.promote_types(h0.dtype, xw.dtype))
-        valid = time_mask(lengths, time)
+        valid = _scan.time_mask(lengths, time)
         if time == 0:
             carry, hs = h0, jnp.zeros((0, batch, hidden), h0.dtype)
         elif mode == "parallel":
@@ -700,9 +606,7 @@ class _MinRNN(nn.Module):
             a, b = type(self).linear_coefficients_fn(xw)
             carry, hs = _scan_linear_coefficients(a, b, h0, valid)
         outputs = hs if self.time_major else jnp.swapaxes(hs, 0, 1)
-        bad = out_of_range(seq_lengths, time)
-        carry = poison_out_of_range(bad, carry)
-        outputs = poison_out_of_range(bad, outputs, 1 if self.time_major else 0)
+        carry, outputs = _scan.poison(seq_lengths, time, carry, outputs, self.time_major)
         return (carry, outputs) if return_carry else outputs
 
 
@@ -774,7 +678,6 @@ __all__ = [
     "g",
     "log_g",
     "log_space_scan",
-    "masked_scan",
     "min_gru_coefficients",
     "min_gru_linear_coefficients",
     "min_gru_step",

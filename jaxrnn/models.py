@@ -32,11 +32,11 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxrnn import initializers
+from jaxrnn import _checks, initializers
 from jaxrnn.cells import LSTMState, RecurrentCell
 from jaxrnn.lru import LRU
-from jaxrnn.min_rnn import MinGRU, MinLSTM, check_positive_int
-from jaxrnn.sequence import RNN
+from jaxrnn.min_rnn import MinGRU, MinLSTM
+from jaxrnn.sequence import RNN, Stack
 from jaxrnn.typing import Array
 
 _POOLING = ("last", "mean")
@@ -66,18 +66,15 @@ def _check_cell(owner: str, cell: Any, layers: bool = False) -> None:
 
 def _check_projection(owner: str, input_projection: Any) -> None:
     if input_projection is not None:
-        check_positive_int(owner, "input_projection", input_projection)
-
-
-def _hidden(carry: Any) -> Array:
-    """The hidden state ``h`` of a carry (an LSTM's ``LSTMState.h``, else the carry)."""
-    return carry.h if isinstance(carry, LSTMState) else carry
+        _checks.positive_int(owner, "input_projection", input_projection)
 
 
 def _last_output(outputs: Array, seq_lengths: Array | None) -> Array:
     """``outputs (b, t, o)`` at each sequence's last valid step: ``(b, o)``.
 
-    A sequence of length 0 gets its step 0, which a sequence layer sets to zero.
+    For a cell that is the hidden state of the final carry; for a sequence layer its
+    output there (for an LRU the readout, not the complex state). A sequence of length
+    0 gets its step 0, which every sequence layer sets to zero.
     """
     if seq_lengths is None:
         return outputs[:, -1]
@@ -85,47 +82,47 @@ def _last_output(outputs: Array, seq_lengths: Array | None) -> Array:
     return jnp.take_along_axis(outputs, last[:, None, None], axis=1)[:, 0]
 
 
-class _Stack(nn.Module):
-    """``num_layers`` RNNs over clones of ``cell``; returns (final carries, outputs).
+def pool(outputs: Array, seq_lengths: Array | None, pooling: str) -> Array:
+    """``outputs (b, t, o) -> (b, o)``: the last valid step's, or the mean over valid steps.
 
-    ``cell`` may be a sequence layer (``SEQUENCE_LAYERS``): its clones then run the
-    sequence themselves (in their own ``mode``), with ``return_carry=True``.
+    Args:
+      outputs: a sequence layer's outputs, zero past each length.
+      seq_lengths: optional ``(b,)``.
+      pooling: ``"last"`` or ``"mean"``.
+    """
+    if pooling == "last":
+        return _last_output(outputs, seq_lengths)
+    batch, time = outputs.shape[:2]
+    lengths = jnp.full((batch,), time) if seq_lengths is None else seq_lengths
+    return outputs.sum(axis=1) / jnp.maximum(lengths, 1)[:, None]
+
+
+class _Encoder(Stack):
+    """``num_layers`` sequence layers over clones of ``cell``: the models' recurrent part.
+
+    The one ``jaxrnn.sequence.Stack``: a jaxrnn cell is cloned into ``RNN(cell)`` per
+    layer, a sequence layer (``MinGRU``, ``MinLSTM``, ``LRU``) is cloned as it is; both
+    are then called with the sequence-layer protocol. Variables ``rnn0``, ``rnn1``, ...
     """
 
     cell: RecurrentCell | SequenceLayer
     num_layers: int = 1
     dropout: float = 0.0
+    bidirectional: bool = False
+    time_major: bool = False
+    return_carry: bool = False
 
-    @nn.compact
-    def __call__(self, x, seq_lengths=None, initial_state=None, deterministic=True):
-        carries = []
-        for k in range(self.num_layers):
-            if k > 0 and self.dropout > 0:
-                x = nn.Dropout(self.dropout)(x, deterministic=deterministic)
-            start = None if initial_state is None else initial_state[k]
-            if isinstance(self.cell, SEQUENCE_LAYERS):
-                layer = self.cell.clone(parent=self, name=f"rnn{k}")
-                carry, x = layer(x, seq_lengths, start, return_carry=True)
-            else:
-                cell = self.cell.clone(parent=None, name=None)
-                rnn = RNN(cell, return_carry=True, name=f"rnn{k}")
-                carry, x = rnn(x, seq_lengths, start, deterministic=deterministic)
-            carries.append(carry)
-        return carries, x
+    @nn.nowrap
+    def layer_name(self, layer: int, direction: int) -> str:
+        """``rnn0``, ``rnn1``, ..."""
+        return f"rnn{layer}" + ("_reverse" if direction else "")
 
-
-def _last_features(
-    cell: Any, carries: list[Any], outputs: Array, seq_lengths: Array | None
-) -> Array:
-    """What a head reads at the end: ``(b, o)``.
-
-    The hidden state of the last layer's final carry for a cell; the output of each
-    sequence's last valid step for a sequence layer (for an LRU the carry is the complex
-    state, not the output).
-    """
-    if isinstance(cell, SEQUENCE_LAYERS):
-        return _last_output(outputs, seq_lengths)
-    return _hidden(carries[-1])
+    @nn.nowrap
+    def make_layer(self, layer: int, direction: int, name: str) -> nn.Module:
+        """``RNN(clone of cell)`` for a cell, a clone for a sequence layer."""
+        if isinstance(self.cell, RecurrentCell):
+            return RNN(self.cell.clone(parent=None, name=None), reverse=direction == 1, name=name)
+        return self.cell.clone(parent=self, name=name)
 
 
 def _project(x: Array, input_projection: int | None) -> Array:
@@ -190,11 +187,11 @@ class SequenceRegressor(nn.Module):
         _check_cell("SequenceRegressor", self.cell, layers=True)
         _check_projection("SequenceRegressor", self.input_projection)
         x = _project(x, self.input_projection)
-        carries, outputs = _Stack(self.cell, self.num_layers, self.dropout, name="rnn")(
+        outputs = _Encoder(self.cell, self.num_layers, self.dropout, name="rnn")(
             x, seq_lengths, deterministic=deterministic
         )
         head = nn.Dense(self.output_size, kernel_init=initializers.get(self.head_init))
-        return head(_last_features(self.cell, carries, outputs, seq_lengths))
+        return head(_last_output(outputs, seq_lengths))
 
 
 class SequenceClassifier(nn.Module):
@@ -240,15 +237,10 @@ class SequenceClassifier(nn.Module):
                 f"SequenceClassifier: expected `pooling` in {_POOLING}, got {self.pooling!r}"
             )
         x = _project(x, self.input_projection)
-        carries, outputs = _Stack(self.cell, self.num_layers, self.dropout, name="rnn")(
+        outputs = _Encoder(self.cell, self.num_layers, self.dropout, name="rnn")(
             x, seq_lengths, deterministic=deterministic
         )
-        if self.pooling == "last":
-            features = _last_features(self.cell, carries, outputs, seq_lengths)
-        else:
-            time = outputs.shape[1]
-            lengths = jnp.full((x.shape[0],), time) if seq_lengths is None else seq_lengths
-            features = outputs.sum(axis=1) / jnp.maximum(lengths, 1)[:, None]
+        features = pool(outputs, seq_lengths, self.pooling)
         if self.dropout > 0:
             features = nn.Dropout(self.dropout)(features, deterministic=deterministic)
         return nn.Dense(self.num_classes, name="classifier")(features)
@@ -301,7 +293,7 @@ class SequenceTagger(nn.Module):
         _check_cell("SequenceTagger", self.cell, layers=True)
         _check_projection("SequenceTagger", self.input_projection)
         x = _project(x, self.input_projection)
-        _, outputs = _Stack(self.cell, self.num_layers, self.dropout, name="rnn")(
+        outputs = _Encoder(self.cell, self.num_layers, self.dropout, name="rnn")(
             x, seq_lengths, deterministic=deterministic
         )
         if self.dropout > 0:
@@ -332,20 +324,23 @@ class CharLanguageModel(nn.Module):
     def __call__(
         self,
         tokens: Array,
-        initial_state: list[Any] | None = None,
+        *,
+        initial_carry: Any = None,
+        return_carry: bool = False,
         deterministic: bool = True,
-        return_state: bool = False,
     ) -> Any:
         """``tokens (b, t) -> log_probs (b, t, vocab_size)``.
 
         Args:
           tokens: int ``(b, t)``.
-          initial_state: per-layer carries (as returned with ``return_state``).
+          initial_carry: the recurrent state to start from, as returned with
+            ``return_carry`` (every leaf ``(num_layers, b, h)``, see ``jaxrnn.Stack``).
+          return_carry: also return the final state (for generation).
           deterministic: disables dropout.
-          return_state: also return the per-layer final carries (for generation).
 
         Returns:
-          Log-probabilities of the next symbol, and the state if asked.
+          Log-probabilities of the next symbol, or ``(carry, log_probs)`` with
+          ``return_carry``.
         """
         _check_cell("CharLanguageModel", self.cell)
         if not jnp.issubdtype(tokens.dtype, jnp.integer) or tokens.ndim != 2:
@@ -354,13 +349,13 @@ class CharLanguageModel(nn.Module):
                 f"{tokens.dtype} {tuple(tokens.shape)}"
             )
         x = nn.Embed(self.vocab_size, self.embed_size, name="embed")(tokens)
-        carries, outputs = _Stack(self.cell, self.num_layers, self.dropout, name="rnn")(
-            x, None, initial_state, deterministic=deterministic
+        carry, outputs = _Encoder(self.cell, self.num_layers, self.dropout, name="rnn")(
+            x, initial_carry=initial_carry, return_carry=True, deterministic=deterministic
         )
         if self.dropout > 0:
             outputs = nn.Dropout(self.dropout)(outputs, deterministic=deterministic)
         log_probs = jax.nn.log_softmax(nn.Dense(self.vocab_size, name="output")(outputs))
-        return (log_probs, carries) if return_state else log_probs
+        return (carry, log_probs) if return_carry else log_probs
 
     def sample(
         self,
@@ -384,13 +379,15 @@ class CharLanguageModel(nn.Module):
         """
         if not temperature > 0:
             raise ValueError(f"sample: expected `temperature` > 0, got {temperature}")
-        log_probs, state = self.apply(variables, prompt, return_state=True)
+        state, log_probs = self.apply(variables, prompt, return_carry=True)
         last = log_probs[:, -1]
 
         def body(carry, key_t):
             state, last = carry
             token = jax.random.categorical(key_t, last / temperature)
-            log_probs, state = self.apply(variables, token[:, None], state, return_state=True)
+            state, log_probs = self.apply(
+                variables, token[:, None], initial_carry=state, return_carry=True
+            )
             return (state, log_probs[:, -1]), token
 
         _, tokens = jax.lax.scan(body, (state, last), jax.random.split(key, length))
@@ -512,7 +509,7 @@ class Seq2Seq(nn.Module):
             attn = None
             x = embedding[token]
             if self.attention == "bahdanau":
-                attn, context = attend(_hidden(carry))
+                attn, context = attend(carry.h if isinstance(carry, LSTMState) else carry)
                 x = jnp.concatenate([x, context], axis=-1)
             carry, h = step(weights, carry, decoder_cell.project_inputs(weights, x))
             if self.attention == "bahdanau":

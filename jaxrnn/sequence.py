@@ -1,300 +1,57 @@
 """Sequence layers: a cell scanned over time, bidirectional wrappers and stacks.
 
-``RNN(cell)`` runs any cell with ``jax.lax.scan``: a jaxrnn cell through its fused path
-(the input projection of every time step as one matmul before the scan, the effective
-weights computed once), another ``flax.linen`` cell on rank-3 input (e.g.
-``flax.linen.LSTMCell``; not the rank-5 ``ConvLSTMCell``) through ``flax.linen.scan``,
-without ``recurrent_dropout``, ``remat_chunk`` or ``hidden_probe`` (jaxrnn cells only).
+Every sequence layer of jaxrnn (``RNN``, ``Bidirectional``, the ``LSTM`` / ``GRU`` /
+``SimpleRNN`` stacks, ``MinGRU``, ``MinLSTM``, ``LRU`` and the models' recurrent
+encoders) is called the same way, Flax's ``nn.RNN`` convention::
 
-Shapes: batch-major ``x (b, t, i)`` in and ``(b, t, h)`` out unless ``time_major``; the
-scan runs time-major inside. ``seq_lengths (b,)`` marks right-padded batches: outputs
-past each length are zero and the returned carry is the one at the last valid step.
+    outputs = layer.apply(variables, x, seq_lengths=None, *, initial_carry=None,
+                          return_carry=False, deterministic=True)
+    carry, outputs = layer.apply(variables, x, return_carry=True)
+
+``x (b, t, i)`` in and ``outputs (b, t, o)`` out (``(t, b, ...)`` with
+``time_major``); ``seq_lengths (b,)`` marks right-padded batches: outputs past each
+length are zero and the returned carry is the one at the last valid step. A layer's
+carry is what its ``initial_carry`` takes: a cell's carry for ``RNN`` (an LSTM's is
+``LSTMState(h, c)``), ``(forward, backward)`` for ``Bidirectional``, and for a stack
+PyTorch's layout, every leaf ``(layers * directions, b, h)`` with index ``layer *
+directions + direction`` (``LSTMState(h_n, c_n)`` for an LSTM), so that a PyTorch
+``h_n`` goes in and comes out unchanged.
+
+``RNN(cell)`` runs a jaxrnn cell through its fused path (the effective weights
+computed once, see ``jaxrnn._scan``), and another ``flax.linen`` cell on rank-3 input
+(e.g. ``flax.linen.LSTMCell``; not the rank-5 ``ConvLSTMCell``) through
+``flax.linen.scan``, without ``recurrent_dropout``, ``remat_chunk`` or
+``hidden_probe`` (jaxrnn cells only).
 """
 
 from __future__ import annotations
 
-import functools
+import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from jaxrnn.cells import GRUCell, LSTMCell, LSTMState, RecurrentCell, SimpleRNNCell
+from jaxrnn import _checks, _scan
+from jaxrnn.cells import GRUCell, LSTMCell, RecurrentCell, SimpleRNNCell
 from jaxrnn.typing import Array, DType
 
 _MERGES = ("concat", "sum")
 
 
-def _check_rate(owner: str, name: str, rate: float) -> float:
-    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0.0 <= rate < 1.0:
-        raise ValueError(f"{owner}: expected `{name}` in [0, 1), got {rate!r}")
-    return float(rate)
+def carry_names(zeros: Any) -> list[str]:
+    """Names of a carry's leaves: its fields (``h``, ``c`` for an LSTM), else h, h1, ..."""
+    if dataclasses.is_dataclass(zeros):
+        return [field.name for field in dataclasses.fields(zeros)]
+    leaves = jax.tree_util.tree_leaves(zeros)
+    return list(getattr(zeros, "_fields", ())) or [
+        "h" if k == 0 else f"h{k}" for k in range(len(leaves))
+    ]
 
 
-def _check_remat_chunk(owner: str, chunk: Any) -> int:
-    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 0:
-        raise ValueError(
-            f"{owner}: expected `remat_chunk` to be an int >= 0 (0: no checkpointing), got "
-            f"{chunk!r}"
-        )
-    return chunk
-
-
-def check_inputs(owner: str, x: Any, time_major: bool) -> None:
-    """Checks that ``x`` is a floating array of rank 3, naming ``owner`` in the error.
-
-    Args:
-      owner: the caller's name, for the message.
-      x: the input sequence.
-      time_major: which layout, ``(t, b, i)`` or ``(b, t, i)``, the message names.
-    """
-    layout = "(t, b, i)" if time_major else "(b, t, i)"
-    if not hasattr(x, "ndim") or not hasattr(x, "dtype"):
-        raise TypeError(f"{owner}: expected `x` to be an array {layout}, got {type(x).__name__}")
-    if x.ndim != 3:
-        hint = ""
-        if x.ndim == 2:  # one sequence (t, i), as PyTorch's unbatched input
-            add = "x[:, None]" if time_major else "x[None]"
-            hint = f"; for one unbatched (t, i) sequence add the batch axis: {add}"
-        raise ValueError(
-            f"{owner}: expected `x` of rank 3 {layout}, got shape {tuple(x.shape)}{hint}"
-        )
-    if not jnp.issubdtype(x.dtype, jnp.floating):
-        raise TypeError(f"{owner}: expected a floating `x`, got dtype {x.dtype}")
-
-
-def time_mask(seq_lengths: Array | None, time: int) -> Array | None:
-    """``(t, b, 1)`` booleans, True at the steps before each length; None without lengths.
-
-    Args:
-      seq_lengths: ``(b,)`` checked lengths, or None.
-      time: ``t``.
-
-    Returns:
-      The mask, or None.
-    """
-    if seq_lengths is None:
-        return None
-    return (jnp.arange(time)[:, None] < seq_lengths[None, :])[..., None]
-
-
-def check_seq_lengths(
-    owner: str, seq_lengths: Any, batch: int, time: int, state_arg: str = "initial_carry"
-) -> Array:
-    """Validates ``seq_lengths``: integers of shape ``(batch,)`` within ``[0, time]``.
-
-    Values are checked when concrete (outside ``jit``); traced values cannot be
-    inspected at trace time and are clamped to ``[0, time]`` instead, so that they never
-    index padding, and ``poison_out_of_range`` turns the rows they belong to into NaN.
-
-    Args:
-      owner: the caller's name, for the message.
-      seq_lengths: the lengths.
-      batch: ``b``.
-      time: ``t``.
-      state_arg: the caller's initial-state argument, named in the error for a state
-        passed where the lengths go (PyTorch's ``lstm(x, (h0, c0))`` habit).
-
-    Returns:
-      The lengths as an int32 array.
-    """
-    hint = (
-        f"; the initial state is the keyword argument `{state_arg}=` (PyTorch's "
-        f"`lstm(x, (h0, c0))` is `.apply(variables, x, {state_arg}=...)`)"
-    )
-    if isinstance(seq_lengths, tuple | list) and any(hasattr(v, "ndim") for v in seq_lengths):
-        raise TypeError(
-            f"{owner}: expected integer `seq_lengths` of shape ({batch},), got a "
-            f"{type(seq_lengths).__name__} of arrays{hint}"
-        )
-    lengths = jnp.asarray(seq_lengths)
-    if not jnp.issubdtype(lengths.dtype, jnp.integer):
-        raise TypeError(
-            f"{owner}: expected integer `seq_lengths`, got dtype {lengths.dtype}"
-            + (hint if jnp.issubdtype(lengths.dtype, jnp.inexact) else "")
-        )
-    if lengths.shape != (batch,):
-        raise ValueError(
-            f"{owner}: expected `seq_lengths` of shape ({batch},), got {tuple(lengths.shape)}"
-        )
-    if not isinstance(lengths, jax.core.Tracer):
-        values = np.asarray(lengths)
-        if values.size and (values.min() < 0 or values.max() > time):
-            raise ValueError(
-                f"{owner}: expected `seq_lengths` in [0, {time}], got min {values.min()} "
-                f"and max {values.max()}"
-            )
-    # Traced values cannot be checked: clamp them so that they can never index padding.
-    return jnp.clip(lengths.astype(jnp.int32), 0, time)
-
-
-def out_of_range(seq_lengths: Any, time: int) -> Array | None:
-    """``(b,)`` booleans, True where a traced length lies outside ``[0, time]``.
-
-    None for concrete lengths (``check_seq_lengths`` has already refused those) and
-    for no lengths.
-    """
-    if seq_lengths is None or not isinstance(seq_lengths, jax.core.Tracer):
-        return None
-    return (seq_lengths < 0) | (seq_lengths > time)
-
-
-def poison_out_of_range(bad: Array | None, tree: Any, batch_axis: int = 0) -> Any:
-    """Sets the batch rows flagged by ``out_of_range`` to NaN in every floating leaf.
-
-    Under ``jit`` a length outside ``[0, t]`` cannot raise; its row of the outputs and
-    of the final carry becomes NaN instead of a silently clamped result (as
-    ``jnp.take(..., mode="fill")`` marks an out-of-bounds read), which any loss, metric
-    or non-finite guard downstream sees.
-
-    Args:
-      bad: from ``out_of_range``, or None (the tree is returned unchanged).
-      tree: arrays with the batch on ``batch_axis``.
-      batch_axis: the batch axis of every leaf.
-    """
-    if bad is None:
-        return tree
-
-    def poison(leaf: Array) -> Array:
-        if not jnp.issubdtype(leaf.dtype, jnp.inexact):
-            return leaf
-        shape = [1] * leaf.ndim
-        shape[batch_axis] = bad.shape[0]
-        return jnp.where(bad.reshape(shape), jnp.nan, leaf)
-
-    return jax.tree_util.tree_map(poison, tree)
-
-
-def reverse_indices(seq_lengths: Array, time: int) -> Array:
-    """Time indices ``(t, b)`` that reverse the first ``seq_lengths[b]`` steps only.
-
-    Padding stays in place, so ``take`` with these indices is its own inverse.
-
-    Args:
-      seq_lengths: ``(b,)``.
-      time: ``t``.
-
-    Returns:
-      ``(t, b)`` int32 indices.
-    """
-    t = jnp.arange(time, dtype=jnp.int32)[:, None]
-    lengths = seq_lengths[None, :]
-    return jnp.where(t < lengths, lengths - 1 - t, t)
-
-
-def _as_carry(template: Any, carry: Any) -> Any:
-    """Accepts a plain ``(h, c)`` tuple where the cell's carry is an ``LSTMState``."""
-    if (
-        isinstance(template, LSTMState)
-        and not isinstance(carry, LSTMState)
-        and isinstance(carry, tuple | list)
-        and len(carry) == 2
-    ):
-        return LSTMState(*carry)
-    return carry
-
-
-def _take_time(xs: Array, indices: Array) -> Array:
-    """``xs (t, b, ...)`` gathered along time with per-example ``indices (t, b)``."""
-    expand = indices.reshape(indices.shape + (1,) * (xs.ndim - 2))
-    return jnp.take_along_axis(xs, expand, axis=0)
-
-
-def _masked(new_carry: Any, y: Array, old_carry: Any, valid_t: Array | None) -> tuple[Any, Array]:
-    """Keeps the old carry and zeroes the output where the step is padding."""
-    if valid_t is None:
-        return new_carry, y
-    new_carry = jax.tree_util.tree_map(lambda n, o: jnp.where(valid_t, n, o), new_carry, old_carry)
-    return new_carry, jnp.where(valid_t, y, jnp.zeros_like(y))
-
-
-def _step_loop(step: Any, unroll: int) -> Any:
-    """``loop(weights, carry, xw, valid, probe, mask) -> (carry, ys)``: ``step`` scanned."""
-
-    def loop(weights, carry, xw, valid, probe, mask):
-        def body(carry, inputs):
-            xw_t, valid_t, probe_t = inputs
-            new_carry, y = step(weights, carry, xw_t, mask)
-            if probe_t is not None:
-                y = y + probe_t
-                new_carry = new_carry._replace(h=y) if isinstance(new_carry, LSTMState) else y
-            return _masked(new_carry, y, carry, valid_t)
-
-        return jax.lax.scan(body, carry, (xw, valid, probe), unroll=unroll)
-
-    return loop
-
-
-def _fused_loop(scan: Any, unroll: int) -> Any:
-    """The same signature over a ``jaxrnn.fused`` loop (which takes no probe)."""
-
-    def loop(weights, carry, xw, valid, probe, mask):
-        del probe  # None: layers with a probe take the step loop
-        return scan(weights, carry, xw, valid, mask, unroll)
-
-    return loop
-
-
-def _chunked(loop: Any, chunk: int) -> Any:
-    """``loop`` over chunks of ``chunk`` steps, each under ``jax.checkpoint``.
-
-    Backward passes keep only the carry at chunk boundaries and recompute each chunk's
-    residuals, so activation memory grows like ``t / chunk + chunk`` instead of ``t``.
-    The sequence is padded to whole chunks with invalid steps, which keep the carry.
-    """
-
-    def chunked(weights, carry, xw, valid, probe, mask):
-        time = xw.shape[0]
-        count = -(-time // chunk)
-        pad = count * chunk - time
-        if valid is None:
-            valid = jnp.ones((time, 1, 1), bool)
-        # A (t, 1, 1) mask broadcasts against the batch; padding steps are invalid.
-        valid = jnp.broadcast_to(valid, (time, xw.shape[1], 1))
-
-        def split(a, fill):
-            if a is None:
-                return None
-            a = jnp.concatenate([a, jnp.full((pad, *a.shape[1:]), fill, a.dtype)]) if pad else a
-            return a.reshape(count, chunk, *a.shape[1:])
-
-        @jax.checkpoint
-        def body(carry, inputs):
-            xw_c, valid_c, probe_c = inputs
-            return loop(weights, carry, xw_c, valid_c, probe_c, mask)
-
-        carry, ys = jax.lax.scan(body, carry, (split(xw, 0), split(valid, False), split(probe, 0)))
-        return carry, ys.reshape(count * chunk, *ys.shape[2:])[:time]
-
-    return chunked
-
-
-@functools.partial(jax.jit, static_argnames=("step", "scan", "unroll", "remat_chunk"))
-def _run_cell(
-    step: Any,
-    scan: Any,
-    weights: dict[str, Array],
-    carry: Any,
-    xw: Array,
-    valid: Array | None,
-    probe: Array | None,
-    mask: Array | None,
-    unroll: int,
-    remat_chunk: int,
-) -> tuple[Any, Array]:
-    """The time loop of a jaxrnn cell.
-
-    ``scan`` (a ``jaxrnn.fused`` loop) when given, over the inputs ``xw (t, b, i)``;
-    else ``step`` under ``jax.lax.scan`` over projected inputs ``xw (t, b, g*h)``.
-    Jitted with the (cached) functions static: called eagerly, a layer compiles its loop
-    once per shape instead of at every call; inside an outer ``jit`` it is inlined.
-    """
-    loop = _step_loop(step, unroll) if scan is None else _fused_loop(scan, unroll)
-    if remat_chunk:
-        loop = _chunked(loop, remat_chunk)
-    return loop(weights, carry, xw, valid, probe, mask)
+cast_carry = _scan.cast_carry
 
 
 class RNN(nn.Module):
@@ -309,6 +66,9 @@ class RNN(nn.Module):
       >>> y = layer.apply(variables, x, seq_lengths=jnp.array([10, 7, 3, 0]))
       >>> y.shape
       (4, 10, 32)
+      >>> carry, y = layer.apply(variables, x, return_carry=True)
+      >>> carry.h.shape, carry.c.shape                            # LSTMState(h, c)
+      ((4, 32), (4, 32))
 
     Attributes:
       cell: a jaxrnn cell or any ``flax.linen.RNNCellBase`` with
@@ -324,7 +84,7 @@ class RNN(nn.Module):
         matmul: one mask per sequence, the same at every step (Gal & Ghahramani 2016).
         jaxrnn cells only; needs the ``"dropout"`` rng when not deterministic.
       fused: run jaxrnn's LSTM, GRU and Elman cells through the loops of
-        ``jaxrnn.fused`` (same numbers, faster); False scans the cell's step function.
+        ``jaxrnn._fused`` (same numbers, faster); False scans the cell's step function.
         Layer-normalised cells and ``hidden_probe`` always take the step loop.
       remat_chunk: gradient checkpointing: when > 0, the loop runs in chunks of this
         many steps under ``jax.checkpoint``, so that the backward pass stores the carry
@@ -343,62 +103,42 @@ class RNN(nn.Module):
     fused: bool = True
     remat_chunk: int = 0
 
-    def _initial_carry(self, initial_carry: Any, batch: int, features: int, dtype: DType) -> Any:
-        zeros = self.cell.initialize_carry(jax.random.key(0), (batch, features))
-        initial_carry = _as_carry(zeros, initial_carry)
-        if initial_carry is not None:
-            expected = jax.tree_util.tree_structure(zeros)
-            found = jax.tree_util.tree_structure(initial_carry)
-            if expected != found:
-                raise ValueError(
-                    f"RNN: expected `initial_carry` with structure {expected}, got {found}"
-                )
-            for want, got in zip(
-                jax.tree_util.tree_leaves(zeros),
-                jax.tree_util.tree_leaves(initial_carry),
-                strict=True,
-            ):
-                if tuple(got.shape) != tuple(want.shape):
-                    raise ValueError(
-                        f"RNN: expected `initial_carry` leaves of shape {tuple(want.shape)}, "
-                        f"got {tuple(got.shape)}"
-                    )
-            carry = initial_carry
-        elif self.learned_initial_carry:
-            leaves, treedef = jax.tree_util.tree_flatten(zeros)
-            # Named after the carry's fields (h, c for an LSTM), else h, h1, ...
-            names = list(getattr(zeros, "_fields", ())) or [
-                "h" if k == 0 else f"h{k}" for k in range(len(leaves))
-            ]
-            learned = self.param(
-                "initial_carry",
-                lambda key: {n: jnp.zeros(leaf.shape[-1:], leaf.dtype) for n, leaf in
-                             zip(names, leaves, strict=True)},
-            )  # fmt: skip
-            carry = jax.tree_util.tree_unflatten(
-                treedef,
-                [
-                    jnp.broadcast_to(learned[n], leaf.shape)
-                    for n, leaf in zip(names, leaves, strict=True)
-                ],
-            )
-        else:
-            carry = zeros
-        compute = getattr(self.cell, "dtype", None)
-        return jax.tree_util.tree_map(
-            lambda c: c.astype(compute or jnp.promote_types(c.dtype, dtype)), carry
+    def _learned_carry(self, zeros: Any) -> Any:
+        """The learned initial carry, a parameter ``initial_carry`` named by the carry."""
+        leaves, treedef = jax.tree_util.tree_flatten(zeros)
+        names = carry_names(zeros)
+        learned = self.param(
+            "initial_carry",
+            lambda key: {n: jnp.zeros(leaf.shape[-1:], leaf.dtype) for n, leaf in
+                         zip(names, leaves, strict=True)},
+        )  # fmt: skip
+        return jax.tree_util.tree_unflatten(
+            treedef,
+            [
+                jnp.broadcast_to(learned[n], leaf.shape)
+                for n, leaf in zip(names, leaves, strict=True)
+            ],
         )
+
+    @nn.nowrap
+    def hidden_probe_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape of ``hidden_probe`` for an input of ``input_shape``: the outputs'."""
+        if not isinstance(self.cell, RecurrentCell):
+            raise TypeError(
+                f"RNN: `hidden_probe` needs a jaxrnn cell, got an RNN of {type(self.cell).__name__}"
+            )
+        return (*input_shape[:2], self.cell.hidden_size)
 
     @nn.compact
     def __call__(
         self,
         x: Array,
         seq_lengths: Array | None = None,
-        initial_carry: Any = None,
         *,
+        initial_carry: Any = None,
+        return_carry: bool | None = None,
         deterministic: bool = True,
         reverse: bool | None = None,
-        return_carry: bool | None = None,
         hidden_probe: Array | None = None,
     ) -> Any:
         r"""Runs the cell over ``x``.
@@ -408,9 +148,9 @@ class RNN(nn.Module):
           seq_lengths: optional ``(b,)`` integers in ``[0, t]``.
           initial_carry: optional carry as ``cell.initialize_carry`` makes it for a
             ``(b, i)`` step input; zeros (or the learned state) when omitted.
+          return_carry: overrides the attribute.
           deterministic: disables recurrent dropout.
           reverse: overrides the attribute.
-          return_carry: overrides the attribute.
           hidden_probe: optional, shaped like the outputs: added to the hidden state
             :math:`h_t` right after each step, so that its gradient is
             :math:`\partial L / \partial h_t` through every later step (the hook of
@@ -421,98 +161,62 @@ class RNN(nn.Module):
         """
         reverse = self.reverse if reverse is None else reverse
         return_carry = self.return_carry if return_carry is None else return_carry
-        rate = _check_rate("RNN", "recurrent_dropout", self.recurrent_dropout)
-        remat_chunk = _check_remat_chunk("RNN", self.remat_chunk)
-        check_inputs("RNN", x, self.time_major)
-        xs = x if self.time_major else jnp.swapaxes(x, 0, 1)  # (t, b, i)
-        time, batch, features = xs.shape
-        lengths = None
-        if seq_lengths is not None:
-            lengths = check_seq_lengths("RNN", seq_lengths, batch, time)
-        bad = out_of_range(seq_lengths, time)
-        carry = self._initial_carry(initial_carry, batch, features, xs.dtype)
+        loop = None
+        if not isinstance(self.cell, RecurrentCell):  # another linen cell: flax.linen.scan
 
+            def loop(xs, lengths, carry):
+                return self._flax_cell(xs, lengths, carry, reverse, hidden_probe)
+
+        return _scan.apply(
+            "RNN", self.cell, getattr(self.cell, "weights", None), x, seq_lengths,
+            initial_carry=initial_carry, time_major=self.time_major, reverse=reverse,
+            return_carry=return_carry, hidden_probe=hidden_probe,
+            recurrent_dropout=self.recurrent_dropout,
+            dropout_key_fn=None if deterministic else lambda: self.make_rng("dropout"),
+            fused=self.fused, unroll=self.unroll, remat_chunk=self.remat_chunk,
+            learned_carry_fn=self._learned_carry if self.learned_initial_carry else None,
+            loop_fn=loop,
+        )  # fmt: skip
+
+    def _flax_cell(self, xs, lengths, carry, reverse, hidden_probe):
+        """Another linen cell, under ``flax.linen.scan`` with the same masking."""
+        name = type(self.cell).__name__
+        rate, remat_chunk = self.recurrent_dropout, self.remat_chunk
+        for flag, what in ((rate > 0.0, "recurrent_dropout"), (remat_chunk, "remat_chunk"),
+                           (hidden_probe is not None, "hidden_probe")):  # fmt: skip
+            if flag:
+                raise ValueError(f"RNN: `{what}` needs a jaxrnn cell, got {name}")
+        time = xs.shape[0]
+        indices = None
         if reverse:
-            indices = None if lengths is None else reverse_indices(lengths, time)
-            xs = jnp.flip(xs, 0) if indices is None else _take_time(xs, indices)
-        valid = time_mask(lengths, time)
+            indices = None if lengths is None else _scan.reverse_indices(lengths, time)
+            xs = jnp.flip(xs, 0) if indices is None else _scan.take_time(xs, indices)
 
-        if hidden_probe is not None:
-            if not isinstance(self.cell, RecurrentCell):
-                raise ValueError(
-                    f"RNN: `hidden_probe` needs a jaxrnn cell, got {type(self.cell).__name__}"
-                )
-            probe = hidden_probe if self.time_major else jnp.swapaxes(hidden_probe, 0, 1)
-            if probe.shape != (time, batch, self.cell.hidden_size):
-                raise ValueError(
-                    "RNN: expected `hidden_probe` shaped like the outputs, "
-                    f"{(batch, time, self.cell.hidden_size)} batch-major, got "
-                    f"{tuple(hidden_probe.shape)}"
-                )
-            if reverse:
-                probe = jnp.flip(probe, 0) if indices is None else _take_time(probe, indices)
-            if self.cell.dtype is not None:
-                probe = probe.astype(self.cell.dtype)
-        else:
-            probe = None
+        def flax_body(cell, carry, inputs):
+            x_t, valid_t = inputs
+            new_carry, y = cell(carry, x_t)
+            return _scan.keep(new_carry, carry, valid_t), _scan.zero_padding(y, valid_t)
 
-        if isinstance(self.cell, RecurrentCell):
-            weights = self.cell.weights(features)
-            step = self.cell.step_fn()
-            mask = None
-            if rate > 0.0 and not deterministic:
-                keep = jax.random.bernoulli(
-                    self.make_rng("dropout"), 1.0 - rate, (batch, self.cell.hidden_size)
-                )
-                mask = keep.astype(self.cell.dtype or xs.dtype) / (1.0 - rate)
-            scan = self.cell.fused_scan() if self.fused and probe is None else None
-            if scan is None:
-                xw = self.cell.project_inputs(weights, xs)  # (t, b, g*h): one matmul
-            else:
-                # The fused loops project inside the loop: on CPU that beats one big
-                # (t*b, g*h) buffer written before the loop and read back in it.
-                xw = xs if self.cell.dtype is None else xs.astype(self.cell.dtype)
-            carry, ys = _run_cell(
-                step, scan, weights, carry, xw, valid, probe, mask, self.unroll, remat_chunk
-            )
-        else:
-            if rate > 0.0:
-                raise ValueError(
-                    f"RNN: `recurrent_dropout` needs a jaxrnn cell, got {type(self.cell).__name__}"
-                )
-            if remat_chunk:
-                raise ValueError(
-                    f"RNN: `remat_chunk` needs a jaxrnn cell, got {type(self.cell).__name__}"
-                )
-
-            def flax_body(cell, carry, inputs):
-                x_t, valid_t = inputs
-                new_carry, y = cell(carry, x_t)
-                return _masked(new_carry, y, carry, valid_t)
-
-            scan = nn.scan(
-                flax_body,
-                variable_broadcast="params",
-                split_rngs={"params": False},
-                in_axes=0,
-                out_axes=0,
-                unroll=self.unroll,
-            )
-            carry, ys = scan(self.cell, carry, (xs, valid))
-
+        scan = nn.scan(
+            flax_body,
+            variable_broadcast="params",
+            split_rngs={"params": False},
+            in_axes=0,
+            out_axes=0,
+            unroll=self.unroll,
+        )
+        carry, ys = scan(self.cell, carry, (xs, _scan.time_mask(lengths, time)))
         if reverse:
-            ys = jnp.flip(ys, 0) if indices is None else _take_time(ys, indices)
-        outputs = ys if self.time_major else jnp.swapaxes(ys, 0, 1)
-        carry = poison_out_of_range(bad, carry)
-        outputs = poison_out_of_range(bad, outputs, 1 if self.time_major else 0)
-        return (carry, outputs) if return_carry else outputs
+            ys = jnp.flip(ys, 0) if indices is None else _scan.take_time(ys, indices)
+        return carry, ys
 
 
 class Bidirectional(nn.Module):
     """Runs ``forward_rnn`` forwards and ``backward_rnn`` backwards, length-aware.
 
     The backward pass reverses only the valid part of each sequence; its outputs come
-    back in input order, aligned with the forward ones.
+    back in input order, aligned with the forward ones. The carry is
+    ``(forward_carry, backward_carry)``, as in ``flax.linen.Bidirectional``.
 
     Attributes:
       forward_rnn: an ``RNN``.
@@ -526,14 +230,29 @@ class Bidirectional(nn.Module):
     merge: str = "concat"
     return_carry: bool = False
 
+    @property
+    def time_major(self) -> bool:
+        """The layout of the RNNs (``forward_rnn.time_major``)."""
+        return self.forward_rnn.time_major
+
+    @nn.nowrap
+    def hidden_probe_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """``(2, b, t, h)``: the forward direction's probe, then the backward one's."""
+        shape = self.forward_rnn.hidden_probe_shape(input_shape)
+        if self.backward_rnn.hidden_probe_shape(input_shape) != shape:
+            raise ValueError("Bidirectional: `hidden_probe` needs directions of one size")
+        return (2, *shape)
+
     @nn.compact
     def __call__(
         self,
         x: Array,
         seq_lengths: Array | None = None,
-        initial_carry: tuple[Any, Any] | None = None,
         *,
+        initial_carry: tuple[Any, Any] | None = None,
+        return_carry: bool | None = None,
         deterministic: bool = True,
+        hidden_probe: Array | None = None,
     ) -> Any:
         """Runs both directions.
 
@@ -541,28 +260,245 @@ class Bidirectional(nn.Module):
           x: ``(b, t, i)`` (or time-major, as the RNNs are configured).
           seq_lengths: optional ``(b,)``.
           initial_carry: optional ``(forward_carry, backward_carry)``.
+          return_carry: overrides the attribute.
           deterministic: disables recurrent dropout.
+          hidden_probe: optional ``(2, b, t, h)`` (see ``RNN``), forward then backward.
 
         Returns:
           merged outputs, or ``((forward_carry, backward_carry), outputs)``.
         """
-        if self.merge not in _MERGES:
-            raise ValueError(f"Bidirectional: expected `merge` in {_MERGES}, got {self.merge!r}")
-        fwd_init, bwd_init = (None, None) if initial_carry is None else initial_carry
-        fwd_carry, fwd = self.forward_rnn(
-            x, seq_lengths, fwd_init, deterministic=deterministic, reverse=False,
-            return_carry=True,
-        )  # fmt: skip
-        bwd_carry, bwd = self.backward_rnn(
-            x, seq_lengths, bwd_init, deterministic=deterministic, reverse=True,
-            return_carry=True,
-        )  # fmt: skip
-        outputs = jnp.concatenate([fwd, bwd], axis=-1) if self.merge == "concat" else fwd + bwd
-        return ((fwd_carry, bwd_carry), outputs) if self.return_carry else outputs
+        _checks.one_of("Bidirectional", "merge", self.merge, _MERGES)
+        return_carry = self.return_carry if return_carry is None else return_carry
+        starts = bidirectional_starts(initial_carry)
+        probes = (None, None) if hidden_probe is None else (hidden_probe[0], hidden_probe[1])
+        carries, ys = [], []
+        for rnn, start, probe, backward in zip(
+            (self.forward_rnn, self.backward_rnn), starts, probes, (False, True), strict=True
+        ):
+            extra = {} if probe is None else {"hidden_probe": probe}
+            carry, y = rnn(
+                x, seq_lengths, initial_carry=start, return_carry=True,
+                deterministic=deterministic, reverse=backward, **extra,
+            )  # fmt: skip
+            carries.append(carry)
+            ys.append(y)
+        outputs = merge_directions(ys, self.merge)
+        return (tuple(carries), outputs) if return_carry else outputs
 
 
-class _Stack(nn.Module):
-    """A PyTorch-shaped stack of recurrent layers (see ``LSTM``)."""
+def bidirectional_starts(initial_carry: Any) -> tuple[Any, Any]:
+    """``(forward, backward)`` initial carries of a ``Bidirectional`` (None: zeros)."""
+    if initial_carry is None:
+        return (None, None)
+    if isinstance(initial_carry, tuple | list) and len(initial_carry) == 2:
+        return tuple(initial_carry)
+    raise ValueError(
+        "Bidirectional: expected `initial_carry` to be a pair (forward_carry, "
+        f"backward_carry), got {type(initial_carry).__name__}"
+    )
+
+
+def merge_directions(ys: list[Array], merge: str) -> Array:
+    """The forward and backward outputs, concatenated on features or summed."""
+    return jnp.concatenate(ys, axis=-1) if merge == "concat" else ys[0] + ys[1]
+
+
+class Stack(nn.Module):
+    """The one stack of jaxrnn: ``LSTM``, ``GRU``, ``SimpleRNN`` and the models' encoders.
+
+    Runs ``num_layers`` layers (two per layer, forward and backward, when
+    ``bidirectional``), each made by ``make_layer`` and called with the sequence-layer
+    protocol, with dropout between layers (PyTorch's ``dropout``). The carry, in and
+    out, is PyTorch's layout: every leaf ``(layers * directions, ...)``, index
+    ``layer * directions + direction``. Subclasses declare the attributes below (so
+    that each keeps its own positional order) and define ``make_layer`` (and, for a
+    clear error on a wrong ``initial_carry``, ``slot_carry``).
+
+    Attributes:
+      num_layers: ``l``.
+      bidirectional: a backward layer beside each forward one, outputs concatenated.
+      dropout: dropout on the outputs of every layer but the last.
+      time_major: ``(t, b, i)`` in and out.
+      return_carry: return ``(carry, outputs)`` instead of ``outputs``.
+    """
+
+    @nn.nowrap
+    def make_layer(self, layer: int, direction: int, name: str) -> nn.Module:
+        """The sequence layer at ``layer`` and ``direction`` (1: backward), named ``name``."""
+        raise NotImplementedError
+
+    @nn.nowrap
+    def layer_name(self, layer: int, direction: int) -> str:
+        """The name of a layer's variables: ``layer0``, ``layer0_reverse``, ..."""
+        return f"layer{layer}" + ("_reverse" if direction else "")
+
+    @nn.nowrap
+    def slot_carry(self, batch: int) -> Any:
+        """One layer's zero carry for ``batch`` sequences, or None where unknown."""
+        return None
+
+    @nn.nowrap
+    def hidden_size_of_probe(self) -> int:
+        """The hidden size of every layer (for ``hidden_probe``)."""
+        raise TypeError(f"{type(self).__name__}: `hidden_probe` needs jaxrnn cells")
+
+    @nn.nowrap
+    def hidden_probe_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """``(l*d, b, t, h)`` (``(l*d, t, b, h)`` if time-major)."""
+        return (self.num_slots, *input_shape[:2], self.hidden_size_of_probe())
+
+    @property
+    def num_slots(self) -> int:
+        """``layers * directions``."""
+        return self.num_layers * (2 if self.bidirectional else 1)
+
+    def _check(self, name: str) -> None:
+        check_num_layers(name, self.num_layers)
+
+    @nn.compact
+    def __call__(
+        self,
+        x: Array,
+        seq_lengths: Array | None = None,
+        *,
+        initial_carry: Any = None,
+        return_carry: bool | None = None,
+        deterministic: bool = True,
+        hidden_probe: Array | None = None,
+    ) -> Any:
+        """Runs every layer (both directions if bidirectional).
+
+        Args:
+          x: ``(b, t, i)`` (``(t, b, i)`` if ``time_major``).
+          seq_lengths: optional ``(b,)`` integers in ``[0, t]``.
+          initial_carry: optional, shaped like the returned carry.
+          return_carry: overrides the attribute.
+          deterministic: disables dropout and recurrent dropout; when False the
+            ``"dropout"`` rng is needed.
+          hidden_probe: optional ``(l*d, b, t, h)`` (``(l*d, t, b, h)`` if
+            ``time_major``): each slice is the ``hidden_probe`` of one layer and
+            direction (see ``RNN``), index ``layer * d + direction``.
+
+        Returns:
+          ``outputs (b, t, d*h)`` of the last layer (``d`` = 2 if bidirectional), or
+          ``(carry, outputs)`` with ``return_carry``: the final carry of every layer and
+          direction as PyTorch returns it, ``(l*d, b, h)`` (an ``LSTMState`` of two such
+          for an LSTM), index ``layer * d + direction``.
+        """
+        name = type(self).__name__
+        self._check(name)
+        return_carry = self.return_carry if return_carry is None else return_carry
+        dropout = _checks.rate(name, "dropout", self.dropout)
+
+        def call_layer(layer, direction, inputs, **kwargs):
+            module = self.make_layer(layer, direction, self.layer_name(layer, direction))
+            return module(inputs, seq_lengths, deterministic=deterministic, **kwargs)
+
+        def drop(inputs):
+            return nn.Dropout(dropout)(inputs, deterministic=deterministic)
+
+        carry, outputs = run_stack(
+            name, x, seq_lengths, num_layers=self.num_layers,
+            bidirectional=self.bidirectional, time_major=self.time_major,
+            initial_carry=initial_carry, hidden_probe=hidden_probe,
+            slot_carry=self.slot_carry, call_layer=call_layer,
+            drop=drop if dropout > 0.0 else None,
+        )  # fmt: skip
+        return (carry, outputs) if return_carry else outputs
+
+
+def check_num_layers(owner: str, num_layers: Any) -> int:
+    """``num_layers``: an int >= 1."""
+    if isinstance(num_layers, bool) or not isinstance(num_layers, int):
+        raise TypeError(f"{owner}: expected an int `num_layers`, got {num_layers!r}")
+    if num_layers < 1:
+        raise ValueError(f"{owner}: expected `num_layers` >= 1, got {num_layers}")
+    return num_layers
+
+
+def _slot_carries(owner: str, initial_carry: Any, slots: int, template: Any) -> list[Any]:
+    """Per-slot initial carries from PyTorch's ``(l*d, b, h)`` layout."""
+    if initial_carry is None:
+        return [None] * slots
+    layout = " (layers * directions, batch, hidden)"
+    if template is not None:
+        stacked = jax.tree_util.tree_map(
+            lambda leaf: jax.ShapeDtypeStruct((slots, *leaf.shape), leaf.dtype), template
+        )
+        initial_carry = _checks.carry(owner, "initial_carry", initial_carry, stacked, layout)
+    for leaf in jax.tree_util.tree_leaves(initial_carry):
+        if jnp.ndim(leaf) < 1 or jnp.shape(leaf)[0] != slots:
+            raise ValueError(
+                f"{owner}: expected `initial_carry` leaves with a leading axis of {slots}"
+                f"{layout}, got shape {tuple(jnp.shape(leaf))}"
+            )
+    return [jax.tree_util.tree_map(lambda s, k=k: s[k], initial_carry) for k in range(slots)]
+
+
+def run_stack(
+    owner: str,
+    x: Array,
+    seq_lengths: Any,
+    *,
+    num_layers: int,
+    bidirectional: bool,
+    time_major: bool,
+    initial_carry: Any,
+    hidden_probe: Array | None,
+    slot_carry: Callable[[int], Any],
+    call_layer: Callable[..., tuple[Any, Array]],
+    drop: Callable[[Array], Array] | None,
+) -> tuple[Any, Array]:
+    """The loop of every stack (``Stack`` and ``jaxrnn.nnx``'s): layers, directions, dropout.
+
+    Args:
+      owner: the stack's name, for errors.
+      x: ``(b, t, i)`` (``(t, b, i)`` if ``time_major``).
+      seq_lengths: optional ``(b,)`` lengths.
+      num_layers: ``l``.
+      bidirectional: two directions per layer.
+      time_major: the layout.
+      initial_carry: optional, every leaf ``(l*d, b, ...)``.
+      hidden_probe: optional ``(l*d, ...)`` probes, one per layer and direction.
+      slot_carry: ``batch -> one layer's zero carry`` (or None) to check against.
+      call_layer: ``(layer, direction, inputs, initial_carry=, return_carry=True, [hidden_probe=])
+        -> (carry, outputs)``.
+      drop: dropout between layers, or None.
+
+    Returns:
+      ``(carry, outputs)``: every leaf of the carry ``(l*d, b, ...)``.
+    """
+    _checks.inputs(owner, x, time_major)
+    directions = 2 if bidirectional else 1
+    slots = num_layers * directions
+    batch, time = (x.shape[1], x.shape[0]) if time_major else x.shape[:2]
+    if seq_lengths is not None:  # here, so that the error names this layer
+        _checks.seq_lengths(owner, seq_lengths, batch, time)
+    initial = _slot_carries(owner, initial_carry, slots, slot_carry(batch))
+    if hidden_probe is not None and hidden_probe.shape[0] != slots:
+        raise ValueError(
+            f"{owner}: expected `hidden_probe` with a leading axis of {slots} "
+            f"(layers * directions), got shape {tuple(hidden_probe.shape)}"
+        )
+    outputs, finals = x, []
+    for layer in range(num_layers):
+        if layer > 0 and drop is not None:
+            outputs = drop(outputs)
+        per_direction = []
+        for direction in range(directions):
+            slot = layer * directions + direction
+            extra = {} if hidden_probe is None else {"hidden_probe": hidden_probe[slot]}
+            carry, y = call_layer(
+                layer, direction, outputs, initial_carry=initial[slot], return_carry=True, **extra
+            )
+            per_direction.append(y)
+            finals.append(carry)
+        outputs = per_direction[0] if directions == 1 else jnp.concatenate(per_direction, -1)
+    return jax.tree_util.tree_map(lambda *c: jnp.stack(c), *finals), outputs
+
+
+class _CellStack(Stack):
+    """A PyTorch-shaped stack of one jaxrnn cell type (see ``LSTM``)."""
 
     hidden_size: int
     num_layers: int = 1
@@ -580,9 +516,10 @@ class _Stack(nn.Module):
     weight_norm: bool = False
     dtype: DType | None = None
     param_dtype: DType = jnp.float32
+    return_carry: bool = False
 
     def _cell_kwargs(self) -> dict[str, Any]:
-        kwargs = {
+        return {
             "hidden_size": self.hidden_size,
             "layer_norm": self.layer_norm,
             "weight_norm": self.weight_norm,
@@ -592,114 +529,43 @@ class _Stack(nn.Module):
             "recurrent_kernel_init": self.recurrent_kernel_init,
             "bias_init": self.bias_init,
         }
-        return kwargs
 
+    @nn.nowrap
     def make_cell(self) -> RecurrentCell:
         """A fresh, unbound cell for one layer and direction."""
         raise NotImplementedError
 
-    @nn.compact
-    def __call__(
-        self,
-        x: Array,
-        seq_lengths: Array | None = None,
-        initial_state: Any = None,
-        deterministic: bool = True,
-        hidden_probes: Array | None = None,
-    ) -> tuple[Array, Any]:
-        """Runs every layer (both directions if bidirectional).
+    @nn.nowrap
+    def make_layer(self, layer: int, direction: int, name: str) -> nn.Module:
+        """``RNN(make_cell())``, reversed for ``direction`` 1."""
+        return RNN(
+            self.make_cell(),
+            time_major=self.time_major,
+            reverse=direction == 1,
+            unroll=self.unroll,
+            recurrent_dropout=self.recurrent_dropout,
+            fused=self.fused,
+            remat_chunk=self.remat_chunk,
+            name=name,
+        )
 
-        Args:
-          x: ``(b, t, i)`` (``(t, b, i)`` if ``time_major``).
-          seq_lengths: optional ``(b,)`` integers in ``[0, t]``.
-          initial_state: optional, shaped like the returned final state.
-          deterministic: disables dropout and recurrent dropout; when False the
-            ``"dropout"`` rng is needed.
-          hidden_probes: optional ``(l*d, b, t, h)`` (``(l*d, t, b, h)`` if
-            ``time_major``): each slice is the ``hidden_probe`` of one layer and
-            direction (see ``RNN``), index ``layer * d + direction``.
+    @nn.nowrap
+    def slot_carry(self, batch: int) -> Any:
+        """The cell's zero carry for ``(batch, h)``."""
+        return self.make_cell().initialize_carry(jax.random.key(0), (batch, 1))
 
-        Returns:
-          ``(outputs, final_state)``: outputs ``(b, t, d*h)`` of the last layer
-          (``d`` = 2 if bidirectional), and the final state of every layer and
-          direction as PyTorch returns it: ``(l*d, b, h)`` (an ``LSTMState`` of two such
-          for an LSTM), index ``layer * d + direction``.
-        """
-        name = type(self).__name__
-        if isinstance(self.num_layers, bool) or not isinstance(self.num_layers, int):
-            raise TypeError(f"{name}: expected an int `num_layers`, got {self.num_layers!r}")
-        if self.num_layers < 1:
-            raise ValueError(f"{name}: expected `num_layers` >= 1, got {self.num_layers}")
-        dropout = _check_rate(name, "dropout", self.dropout)
-        _check_rate(name, "recurrent_dropout", self.recurrent_dropout)
-        check_inputs(name, x, self.time_major)
-        directions = 2 if self.bidirectional else 1
-        batch = x.shape[1] if self.time_major else x.shape[0]
-        slots = self.num_layers * directions
-        if seq_lengths is not None:  # here, so that the error names this layer
-            time = x.shape[0] if self.time_major else x.shape[1]
-            check_seq_lengths(name, seq_lengths, batch, time, state_arg="initial_state")
+    @nn.nowrap
+    def hidden_size_of_probe(self) -> int:
+        """``hidden_size``."""
+        return self.hidden_size
 
-        initial = [None] * slots
-        if initial_state is not None:
-            template = self.make_cell().initialize_carry(jax.random.key(0), (batch, 1))
-            initial_state = _as_carry(template, initial_state)
-            expected_shape = (slots, batch, self.hidden_size)
-            leaves = jax.tree_util.tree_leaves(initial_state)
-            treedef = jax.tree_util.tree_structure(template)
-            if jax.tree_util.tree_structure(initial_state) != treedef:
-                raise ValueError(
-                    f"{name}: expected `initial_state` with structure {treedef}, got "
-                    f"{jax.tree_util.tree_structure(initial_state)}"
-                )
-            for leaf in leaves:
-                if tuple(leaf.shape) != expected_shape:
-                    raise ValueError(
-                        f"{name}: expected `initial_state` of shape {expected_shape} "
-                        f"(layers * directions, batch, hidden), got {tuple(leaf.shape)}"
-                    )
-            initial = [jax.tree_util.tree_map(lambda s, k=k: s[k], initial_state) for k in
-                       range(slots)]  # fmt: skip
-
-        if hidden_probes is not None and hidden_probes.shape[0] != slots:
-            raise ValueError(
-                f"{name}: expected `hidden_probes` with a leading axis of {slots} "
-                f"(layers * directions), got shape {tuple(hidden_probes.shape)}"
-            )
-        outputs, finals = x, []
-        for layer in range(self.num_layers):
-            if layer > 0 and dropout > 0.0:
-                outputs = nn.Dropout(dropout)(outputs, deterministic=deterministic)
-            per_direction = []
-            for direction in range(directions):
-                rnn = RNN(
-                    self.make_cell(),
-                    time_major=self.time_major,
-                    reverse=direction == 1,
-                    return_carry=True,
-                    unroll=self.unroll,
-                    recurrent_dropout=self.recurrent_dropout,
-                    fused=self.fused,
-                    remat_chunk=self.remat_chunk,
-                    name=f"layer{layer}" + ("_reverse" if direction else ""),
-                )
-                slot = layer * directions + direction
-                carry, y = rnn(
-                    outputs,
-                    seq_lengths,
-                    initial[slot],
-                    deterministic=deterministic,
-                    hidden_probe=None if hidden_probes is None else hidden_probes[slot],
-                )
-                per_direction.append(y)
-                finals.append(carry)
-            outputs = jnp.concatenate(per_direction, axis=-1)
-        final_state = jax.tree_util.tree_map(lambda *c: jnp.stack(c), *finals)
-        return outputs, final_state
+    def _check(self, name: str) -> None:
+        super()._check(name)
+        _checks.rate(name, "recurrent_dropout", self.recurrent_dropout)
 
 
-class LSTM(_Stack):
-    """A stack of LSTM layers, PyTorch-shaped: ``outputs, (h_n, c_n) = layer.apply(...)``.
+class LSTM(_CellStack):
+    """A stack of LSTM layers, PyTorch-shaped (``torch.nn.LSTM``).
 
     Examples:
       >>> import jax, jax.numpy as jnp
@@ -707,9 +573,10 @@ class LSTM(_Stack):
       >>> lstm = jaxrnn.LSTM(hidden_size=32, num_layers=2, bidirectional=True)
       >>> x = jnp.ones((4, 10, 8))
       >>> variables = lstm.init(jax.random.key(0), x)
-      >>> outputs, (h_n, c_n) = lstm.apply(variables, x)
-      >>> outputs.shape, h_n.shape
-      ((4, 10, 64), (4, 4, 32))
+      >>> outputs = lstm.apply(variables, x)
+      >>> state, outputs = lstm.apply(variables, x, return_carry=True)
+      >>> outputs.shape, state.h.shape, state.c.shape       # PyTorch's h_n and c_n
+      ((4, 10, 64), (4, 4, 32), (4, 4, 32))
 
     Attributes:
       hidden_size: ``h``.
@@ -719,8 +586,10 @@ class LSTM(_Stack):
       recurrent_dropout: variational dropout on the recurrent state (Gal &
         Ghahramani 2016).
       time_major: ``(t, b, i)`` in and out.
+      return_carry: return ``(carry, outputs)``, the carry ``LSTMState(h_n, c_n)``,
+        each ``(l*d, b, h)``.
       unroll: passed to ``jax.lax.scan``.
-      fused: see ``RNN`` (the fast loops of ``jaxrnn.fused``; default True).
+      fused: see ``RNN`` (the fast loops of ``jaxrnn._fused``; default True).
       remat_chunk: gradient checkpointing every so many steps, see ``RNN``.
       kernel_init: see ``LSTMCell`` (None: the cell's default).
       recurrent_kernel_init: see ``LSTMCell``.
@@ -731,27 +600,29 @@ class LSTM(_Stack):
       param_dtype: parameter dtype.
     """
 
+    @nn.nowrap
     def make_cell(self) -> RecurrentCell:
         """A fresh LSTM cell."""
         return LSTMCell(**self._cell_kwargs(), parent=None)
 
 
-class GRU(_Stack):
-    """A stack of GRU layers, PyTorch-shaped: ``outputs, h_n = layer.apply(...)``.
+class GRU(_CellStack):
+    """A stack of GRU layers, PyTorch-shaped (``torch.nn.GRU``); carry ``h_n (l*d, b, h)``.
 
-    Attributes are those of ``LSTM`` plus ``reset_after`` (see ``GRUCell``; False, the
-    seeds' Cho et al. formula, by default; ``from_torch`` builds ``reset_after=True``).
+    Attributes are those of ``LSTM`` plus ``reset_after`` (see ``GRUCell``): True, by
+    default, is PyTorch's ``nn.GRU``; False is the formula of Cho et al. (2014).
     """
 
-    reset_after: bool = False
+    reset_after: bool = True
 
+    @nn.nowrap
     def make_cell(self) -> RecurrentCell:
         """A fresh GRU cell."""
         return GRUCell(**self._cell_kwargs(), reset_after=self.reset_after, parent=None)
 
 
-class SimpleRNN(_Stack):
-    """A stack of Elman layers, PyTorch-shaped: ``outputs, h_n = layer.apply(...)``.
+class SimpleRNN(_CellStack):
+    """A stack of Elman layers, PyTorch-shaped (``torch.nn.RNN``); carry ``h_n (l*d, b, h)``.
 
     Attributes are those of ``LSTM`` plus ``activation`` (``"tanh"`` or ``"relu"`` or a
     callable, see ``SimpleRNNCell``).
@@ -759,6 +630,7 @@ class SimpleRNN(_Stack):
 
     activation: Any = "tanh"
 
+    @nn.nowrap
     def make_cell(self) -> RecurrentCell:
         """A fresh Elman cell."""
         return SimpleRNNCell(**self._cell_kwargs(), activation=self.activation, parent=None)
@@ -770,6 +642,5 @@ __all__ = [
     "RNN",
     "Bidirectional",
     "SimpleRNN",
-    "check_seq_lengths",
-    "reverse_indices",
+    "Stack",
 ]

@@ -45,8 +45,8 @@ CELLS = {
     "rnn_tanh": (SimpleRNNCell, {"activation": "tanh"}),
     "rnn_relu": (SimpleRNNCell, {"activation": "relu"}),
     "lstm": (LSTMCell, {}),
-    "gru": (GRUCell, {}),
-    "gru_reset_after": (GRUCell, {"reset_after": True}),
+    "gru": (GRUCell, {"reset_after": False}),  # Cho et al. (2014)
+    "gru_reset_after": (GRUCell, {"reset_after": True}),  # the default, PyTorch's
 }
 NORMS = {
     "plain": {},
@@ -148,7 +148,7 @@ def numpy_step(name, p, carry, x, mask=None):
 
 def numpy_run(name, params, carry, xs):
     p = {k: as_numpy64(v) for k, v in params.items()}
-    carry = jax.tree_util.tree_map(as_numpy64, tuple(carry) if name == "lstm" else carry)
+    carry = jax.tree_util.tree_map(as_numpy64, (carry.h, carry.c) if name == "lstm" else carry)
     ys = []
     for x in as_numpy64(xs):
         carry, y = numpy_step(name, p, carry, x)
@@ -232,7 +232,7 @@ def test_cell_matches_numpy_reference(key, dtype, norm, name):
         ref_carry, ref_ys = numpy_run(name, variables["params"], carry, xs)
         assert ys.dtype == dtype
         assert_close(ys, ref_ys, dtype)
-        assert_close(tuple(carry_out) if name == "lstm" else carry_out, ref_carry, dtype)
+        assert_close((carry_out.h, carry_out.c) if name == "lstm" else carry_out, ref_carry, dtype)
 
 
 @pytest.mark.parametrize("name", CELLS)
@@ -248,12 +248,14 @@ def test_pure_steps_match_numpy_reference_with_recurrent_mask(key, name):
         ref_carry, ref_y = numpy_step(
             name,
             {k: as_numpy64(v) for k, v in weights.items()},
-            tuple(map(as_numpy64, carry)) if name == "lstm" else as_numpy64(carry),
+            (as_numpy64(carry.h), as_numpy64(carry.c)) if name == "lstm" else as_numpy64(carry),
             as_numpy64(xs[0]),
             as_numpy64(mask),
         )
         assert_close(y, ref_y, jnp.float64)
-        assert_close(tuple(new_carry) if name == "lstm" else new_carry, ref_carry, jnp.float64)
+        assert_close(
+            (new_carry.h, new_carry.c) if name == "lstm" else new_carry, ref_carry, jnp.float64
+        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -422,7 +424,9 @@ class TestJitAgreement(chex.TestCase):
         carry_out, ys = steps(variables, carry, xs)
         ref_carry, ref_ys = numpy_run(name, variables["params"], carry, xs)
         assert_close(ys, ref_ys, jnp.float32)
-        assert_close(tuple(carry_out) if name == "lstm" else carry_out, ref_carry, jnp.float32)
+        assert_close(
+            (carry_out.h, carry_out.c) if name == "lstm" else carry_out, ref_carry, jnp.float32
+        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -606,7 +610,7 @@ def test_initialize_carry(key, name, param_dtype, batch_shape):
         carry = cell.initialize_carry(key, (*batch_shape, INPUT))
         if name == "lstm":
             assert isinstance(carry, LSTMState)
-        for part in carry if name == "lstm" else (carry,):
+        for part in (carry.h, carry.c) if name == "lstm" else (carry,):
             assert part.shape == (*batch_shape, HIDDEN)
             assert part.dtype == param_dtype
             np.testing.assert_array_equal(part, 0.0)
@@ -669,5 +673,33 @@ def test_carry_shape_is_checked_and_tuples_accepted(key):
     with pytest.raises(ValueError, match="`carry` leaves of shape"):
         cell.apply(variables, LSTMState(carry.h[:, :2], carry.c), x)
     chex.assert_trees_all_equal(
-        cell.apply(variables, tuple(carry), x), cell.apply(variables, carry, x)
+        cell.apply(variables, (carry.h, carry.c), x), cell.apply(variables, carry, x)
     )
+
+
+def test_lstm_state_is_read_by_name_only():
+    """``(c, h) = state`` would swap silently (Flax's order): it raises with the hint."""
+    state = LSTMState(h=jnp.zeros(2), c=jnp.ones(2))
+    with pytest.raises(TypeError, match=r"cannot be unpacked.*`state\.h` and `state\.c`"):
+        _c, _h = state
+    with pytest.raises(TypeError, match=r"cannot be indexed.*`state\.h`"):
+        state[0]
+    with pytest.raises(TypeError, match="no length"):
+        len(state)
+    np.testing.assert_array_equal(state.c, 1.0)
+    # A pytree [h, c]: through jit, tree_map and replace.
+    assert [float(leaf.sum()) for leaf in jax.tree_util.tree_leaves(state)] == [0.0, 2.0]
+    doubled = jax.jit(lambda s: jax.tree_util.tree_map(lambda a: 2 * a + 1, s))(state)
+    assert isinstance(doubled, LSTMState)
+    np.testing.assert_array_equal(doubled.h, 1.0)
+    np.testing.assert_array_equal(doubled.c, 3.0)
+    np.testing.assert_array_equal(state.replace(h=jnp.full(2, 5.0)).h, 5.0)
+
+
+def test_gru_default_is_pytorchs():
+    """``GRUCell()`` is PyTorch's / Keras' / Flax's GRU (reset after the matmul)."""
+    cell = GRUCell(HIDDEN)
+    assert cell.reset_after is True
+    x = jnp.ones((BATCH, INPUT))
+    params = cell.init(jax.random.key(0), cell.initialize_carry(None, x.shape), x)["params"]
+    assert params["recurrent_bias"].shape == (HIDDEN,)

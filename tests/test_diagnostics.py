@@ -90,7 +90,7 @@ def _reference_stack(cell, slot_params, x, deltas, num_layers, directions, lengt
     def perturbed_step(weights, carry, x_t, delta):
         carry, y = step(weights, carry, cell.project_inputs(weights, x_t))
         y = y + delta
-        return (carry._replace(h=y) if isinstance(carry, LSTMState) else y), y
+        return (carry.replace(h=y) if isinstance(carry, LSTMState) else y), y
 
     batch, time, _ = x.shape
     inputs = [x[e] for e in range(batch)]
@@ -118,8 +118,8 @@ def _reference_stack(cell, slot_params, x, deltas, num_layers, directions, lengt
 
 
 def _stack_loss(target):
-    def loss_fn(result):
-        outputs, final_state = result
+    def loss_fn(result):  # what a stack returns with return_carry=True
+        final_state, outputs = result
         leaves = jax.tree_util.tree_leaves(final_state)
         return jnp.sum(jnp.tanh(outputs) * target) + sum(jnp.sum(leaf**2) for leaf in leaves)
 
@@ -163,14 +163,15 @@ def test_stack_hidden_gradients_equal_python_loop_with_padding(x, key):
     loss_fn = _stack_loss(_target(key, (B, T, 2 * H)))
     lengths = jnp.asarray(LENGTHS)
 
-    grads = jax.jit(functools.partial(diagnostics.hidden_gradients, layer, loss_fn=loss_fn))(
-        variables, x, seq_lengths=lengths
-    )
+    grads = jax.jit(
+        functools.partial(diagnostics.hidden_gradients, layer, loss_fn=loss_fn, return_carry=True)
+    )(variables, x, seq_lengths=lengths)
     params = variables["params"]
     slots = [params[f"layer{k}{suffix}"]["cell"] for k in range(2) for suffix in ("", "_reverse")]
 
     def loss(deltas):
-        return loss_fn(_reference_stack(layer.make_cell(), slots, x, deltas, 2, 2, LENGTHS))
+        outputs, final = _reference_stack(layer.make_cell(), slots, x, deltas, 2, 2, LENGTHS)
+        return loss_fn((final, outputs))
 
     expected = np.asarray(jax.jit(jax.grad(loss))(jnp.zeros((4, B, T, H))))
     assert grads.shape == (4, B, T, H)
@@ -183,7 +184,7 @@ def test_stack_hidden_gradients_equal_python_loop_with_padding(x, key):
 
 def test_time_major_reverse_padded_lstm_and_one_layer_stack(x, key):
     # A reversed, padded LSTM layer, batch-major and time-major, and the same cell as the
-    # backward half of a bidirectional stack (apply returns (outputs, final_state)).
+    # backward half of a bidirectional stack (apply returns its outputs).
     layer = jaxrnn.RNN(jaxrnn.LSTMCell(H), reverse=True)
     variables = {"params": {"cell": _cell_params(layer.cell, F)}}
     layer_tm = layer.clone(time_major=True)
@@ -204,7 +205,7 @@ def test_time_major_reverse_padded_lstm_and_one_layer_stack(x, key):
         # The backward half of a bidirectional stack is this reversed layer.
         both = {"params": {"layer0": variables["params"], "layer0_reverse": variables["params"]}}
         stacked = diagnostics.hidden_gradient_norms(
-            stack_reversed, both, x, lambda out: loss_fn(out[0][..., H:]), seq_lengths=lengths
+            stack_reversed, both, x, lambda out: loss_fn(out[..., H:]), seq_lengths=lengths
         )
         return batch_major, time_major, stacked
 

@@ -1,4 +1,4 @@
-"""jaxrnn.fused: the fused loops equal the cells' step functions under lax.scan.
+"""jaxrnn._fused: the fused loops equal the cells' step functions under lax.scan.
 
 The reference is ``jax.lax.scan`` over ``cells.*_step`` with autodiff (itself checked
 against PyTorch and a NumPy reference in test_cells.py / test_interop.py): values,
@@ -16,7 +16,8 @@ from conftest import maybe_x64, tolerance
 from jax.test_util import check_grads
 
 import jaxrnn
-from jaxrnn import cells, fused
+from jaxrnn import _fused as fused
+from jaxrnn import cells
 
 T, B, IN, H = 7, 3, 4, 5
 
@@ -210,8 +211,8 @@ def test_remat_chunk_gives_the_same_numbers(chunk):
     variables = plain.init(jax.random.key(1), x)
 
     def loss(layer, params):
-        y, (h, c) = layer.apply({"params": params}, x, lengths)
-        return jnp.sum(jnp.tanh(y)) + jnp.sum(h * c)
+        state, y = layer.apply({"params": params}, x, lengths, return_carry=True)
+        return jnp.sum(jnp.tanh(y)) + jnp.sum(state.h * state.c)
 
     tol = tolerance(jnp.float32)
     np.testing.assert_allclose(

@@ -1,6 +1,7 @@
 """Tests of jaxrnn.interop: parity with torch.nn.LSTM / GRU / RNN, round trips, errors."""
 
 import doctest
+import functools
 import subprocess
 import sys
 import textwrap
@@ -66,7 +67,8 @@ def run_torch(module, x, initial_state=None):
 
 def run_jax(layer, variables, x, **kwargs):
     """``(outputs, leaves of the final state)`` as NumPy, through one jit."""
-    outputs, final = jax.jit(layer.apply)(variables, x, **kwargs)
+    apply = jax.jit(functools.partial(layer.apply, return_carry=True))
+    final, outputs = apply(variables, x, **kwargs)
     return np.asarray(outputs), [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(final)]
 
 
@@ -171,7 +173,7 @@ def test_matches_torch_with_initial_state(mode):
     else:
         theirs = run_torch(module, x, h0)
         initial_state = h0.numpy()
-    ours = run_jax(layer, variables, x.numpy(), initial_state=initial_state)
+    ours = run_jax(layer, variables, x.numpy(), initial_carry=initial_state)
     assert_same_run(ours, theirs, jnp.float32)
     # The initial state matters: without it the final state differs.
     zero_start = run_jax(layer, variables, x.numpy())
@@ -322,9 +324,12 @@ def test_round_trip_torch_jaxrnn_torch(mode):
         np.testing.assert_array_equal(rebuilt.weight_hh_l1_reverse, module.weight_hh_l1_reverse)
 
 
-def test_to_torch_matches_jaxrnn(key):
+@pytest.mark.parametrize("reset_after", [True, None], ids=["explicit", "default"])
+def test_to_torch_matches_jaxrnn(key, reset_after):
+    """A default ``jaxrnn.GRU`` is PyTorch's GRU: it exports, and runs the same there."""
     torch = import_torch()
-    layer = jaxrnn.GRU(4, num_layers=2, bidirectional=True, reset_after=True)
+    options = {} if reset_after is None else {"reset_after": reset_after}
+    layer = jaxrnn.GRU(4, num_layers=2, bidirectional=True, **options)
     variables = random_variables(layer, seed=4)
     x = jax.random.normal(key, (3, 7, INPUT_SIZE))
     module = interop.to_torch(layer, variables).eval()

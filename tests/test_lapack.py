@@ -1,4 +1,4 @@
-"""jaxrnn.lapack: unbatched LAPACK calls equal the batched ones and cannot hang a CPU.
+"""jaxrnn._lapack: unbatched LAPACK calls equal the batched ones and cannot hang a CPU.
 
 The hang is jaxlib's (see the module docstring): the subprocess test runs the pattern that
 hung, two vmapped orthogonal samples in one jit, pinned to two cores, under a timeout.
@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from conftest import tolerance
 
-import jaxrnn
-from jaxrnn import initializers, lapack
+from jaxrnn import _lapack as lapack
+from jaxrnn import initializers
 
 
 @pytest.mark.parametrize("shape", [(4, 3), (2, 5, 3), (2, 3, 4, 4)])
@@ -104,7 +104,3 @@ def test_vmapped_factorisations_in_one_jit_do_not_hang():
         pytest.fail("vmapped orthogonal / SVD initializers in one jit hung (no output in 240 s)")
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith("done")
-
-
-def test_exported():
-    assert jaxrnn.lapack is lapack

@@ -95,7 +95,9 @@ def long_run():
     for ring in ("default", "lra"):
         params = init_params(ring)
         for mode in lru.MODES:
-            out[ring, mode] = layer.apply({"params": params}, u, lengths, x0, mode=mode)
+            out[ring, mode] = layer.apply(
+                {"params": params}, u, lengths, initial_carry=x0, mode=mode
+            )
         out[ring, "reference"] = reference(params, u, x0, lengths)
     return x0, out
 
@@ -148,7 +150,7 @@ def test_short_against_reference(dtype, options):
         )
         complex_dtype = jnp.complex128 if dtype == jnp.float64 else jnp.complex64
         for mode in lru.MODES:
-            carry, y = layer.apply({"params": params}, u, lengths, x0, mode=mode)
+            carry, y = layer.apply({"params": params}, u, lengths, initial_carry=x0, mode=mode)
             assert y.dtype == dtype and carry.dtype == complex_dtype
             np.testing.assert_allclose(as_numpy64(y), ref_y, **tolerance(dtype))
             np.testing.assert_allclose(np.asarray(carry), ref_carry, **tolerance(dtype))
@@ -160,7 +162,9 @@ def test_time_major_and_empty():
     batch_major = LRU(STATE).apply({"params": params}, u)
     time_major = LRU(STATE, time_major=True).apply({"params": params}, u.swapaxes(0, 1))
     np.testing.assert_array_equal(time_major.swapaxes(0, 1), batch_major)
-    carry, y = LRU(STATE, return_carry=True).apply({"params": params}, u[:, :0], None, x0)
+    carry, y = LRU(STATE, return_carry=True).apply(
+        {"params": params}, u[:, :0], None, initial_carry=x0
+    )
     assert y.shape == (BATCH, 0, FEATURES)
     np.testing.assert_array_equal(carry, x0)
 
@@ -176,7 +180,9 @@ def test_generate_after_parallel_prompt(key):
     layer = LRU(STATE)
     _, ref_y = reference(params, u, x0, [STEPS] * BATCH)
     prompt = 2
-    carry, _ = layer.apply({"params": params}, u[:, :prompt], None, x0, return_carry=True)
+    carry, _ = layer.apply(
+        {"params": params}, u[:, :prompt], None, initial_carry=x0, return_carry=True
+    )
     cell = layer.make_cell()
     assert isinstance(cell, LRUCell)
     assert cell.initialize_carry(key, u[:, 0].shape).dtype == jnp.complex64
@@ -208,7 +214,7 @@ def _loss(mode):
     lengths = jnp.array(LENGTHS)
 
     def loss(params, u, x0_re, x0_im):
-        carry, y = layer.apply({"params": params}, u, lengths, x0_re + 1j * x0_im)
+        carry, y = layer.apply({"params": params}, u, lengths, initial_carry=x0_re + 1j * x0_im)
         return jnp.sum(jnp.sin(y)) + jnp.sum(jnp.abs(carry) ** 2)
 
     return jax.jit(loss)
@@ -377,7 +383,11 @@ U = jnp.zeros((BATCH, STEPS, FEATURES))
         (lambda: _apply(LRU(4), U[0]), ValueError, "rank 3"),
         (lambda: _apply(LRU(4), U.astype(jnp.int32)), TypeError, "floating"),
         (lambda: _apply(LRU(4), U, jnp.array([1, 2])), ValueError, "seq_lengths"),
-        (lambda: _apply(LRU(4), U, None, jnp.zeros((BATCH, 5))), ValueError, "initial_carry"),
+        (
+            lambda: _apply(LRU(4), U, None, initial_carry=jnp.zeros((BATCH, 5))),
+            ValueError,
+            "initial_carry",
+        ),
         (lambda: lru.nu_log_init(0.9, 0.1), ValueError, "r_min"),
         (lambda: lru.theta_log_init(-1.0), ValueError, "max_phase"),
         (lambda: lru.scaled_normal(0.0), ValueError, "scale"),

@@ -112,7 +112,9 @@ def _both_modes(params, x, lengths, h0):
     for name, layer_type in LAYERS.items():
         layer = layer_type(HIDDEN, return_carry=True)
         for mode in min_rnn.MODES:
-            out[name, mode] = layer.apply({"params": params[name]}, x, lengths, h0, mode=mode)
+            out[name, mode] = layer.apply(
+                {"params": params[name]}, x, lengths, initial_carry=h0, mode=mode
+            )
     return out
 
 
@@ -170,7 +172,7 @@ def test_short_against_reference(name, dtype, options):
             [STEPS] * BATCH if lengths is None else lengths,
         )
         for mode in min_rnn.MODES:
-            carry, y = layer.apply({"params": params}, x, lengths, h0, mode=mode)
+            carry, y = layer.apply({"params": params}, x, lengths, initial_carry=h0, mode=mode)
             assert y.dtype == dtype and carry.dtype == dtype
             np.testing.assert_allclose(as_numpy64(y), ref_y, **tolerance(dtype))
             np.testing.assert_allclose(as_numpy64(carry), ref_carry, **tolerance(dtype))
@@ -184,7 +186,7 @@ def test_any_initial_state(name):
     h0 = h0 - 1.5  # both signs
     layer = LAYERS[name](HIDDEN, return_carry=True)
     ref_carry, ref_y = reference(name, params, x, h0, [STEPS] * BATCH)
-    carry, y = layer.apply({"params": params}, x, None, h0)
+    carry, y = layer.apply({"params": params}, x, None, initial_carry=h0)
     np.testing.assert_allclose(as_numpy64(y), ref_y, **tolerance(jnp.float32))
     np.testing.assert_allclose(as_numpy64(carry), ref_carry, **tolerance(jnp.float32))
 
@@ -194,10 +196,10 @@ def test_one_step_and_empty_sequences():
     x, h0 = inputs(BATCH, 1)
     layer = MinGRU(HIDDEN, return_carry=True)
     ref_carry, ref_y = reference("min_gru", params, x, h0, [1, 1, 0])
-    carry, y = layer.apply({"params": params}, x, jnp.array([1, 1, 0]), h0)
+    carry, y = layer.apply({"params": params}, x, jnp.array([1, 1, 0]), initial_carry=h0)
     np.testing.assert_allclose(as_numpy64(y), ref_y, **tolerance(jnp.float32))
     np.testing.assert_allclose(as_numpy64(carry), ref_carry, **tolerance(jnp.float32))
-    carry, y = layer.apply({"params": params}, x[:, :0], None, h0)
+    carry, y = layer.apply({"params": params}, x[:, :0], None, initial_carry=h0)
     assert y.shape == (BATCH, 0, HIDDEN)
     np.testing.assert_array_equal(carry, h0)
 
@@ -230,7 +232,9 @@ def test_generate_after_parallel_prompt(key, name):
     layer = LAYERS[name](HIDDEN)
     _, ref_y = reference(name, params, x, h0, [STEPS] * BATCH)
     prompt = 2
-    carry, _ = layer.apply({"params": params}, x[:, :prompt], None, h0, return_carry=True)
+    carry, _ = layer.apply(
+        {"params": params}, x[:, :prompt], None, initial_carry=h0, return_carry=True
+    )
     cell = layer.make_cell()
     assert isinstance(cell, CELLS[name]) and isinstance(cell, nn.RNNCellBase)
     assert cell.initialize_carry(key, x[:, 0].shape).shape == (BATCH, HIDDEN)
@@ -264,7 +268,7 @@ def _loss(name, mode):
     lengths = jnp.array(LENGTHS)  # an empty row too: no NaN from log 0 = -inf
 
     def loss(params, x, h0):
-        carry, y = layer.apply({"params": params}, x, lengths, h0)
+        carry, y = layer.apply({"params": params}, x, lengths, initial_carry=h0)
         return jnp.sum(jnp.sin(y)) + jnp.sum(carry**2)
 
     return jax.jit(loss)
@@ -357,7 +361,11 @@ X = jnp.zeros((BATCH, STEPS, INPUT))
         (lambda: _apply(MinLSTM(4), X, jnp.array([1, 2])), ValueError, "seq_lengths"),
         (lambda: _apply(MinLSTM(4), X, jnp.array([1.0, 2, 3])), TypeError, "seq_lengths"),
         (lambda: _apply(MinLSTM(4), X, jnp.array([1, 2, 99])), ValueError, "seq_lengths"),
-        (lambda: _apply(MinLSTM(4), X, None, jnp.zeros((BATCH, 5))), ValueError, "initial_carry"),
+        (
+            lambda: _apply(MinLSTM(4), X, None, initial_carry=jnp.zeros((BATCH, 5))),
+            ValueError,
+            "initial_carry",
+        ),
         (lambda: _apply(MinLSTM(4, kernel_init="nope"), X), ValueError, "kernel_init"),
         (lambda: _apply(MinLSTM(4, bias_init=3), X), TypeError, "bias_init"),
     ],

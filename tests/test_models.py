@@ -63,8 +63,9 @@ def test_char_language_model_state_and_sampling():
     log_probs = model.apply(variables, tokens)
     chex.assert_trees_all_close(jax.nn.logsumexp(log_probs, -1), jnp.zeros((B, T)), atol=1e-5)
     # Two halves with the state carried over equal one pass.
-    first, state = model.apply(variables, tokens[:, :3], return_state=True)
-    second = model.apply(variables, tokens[:, 3:], state)
+    state, first = model.apply(variables, tokens[:, :3], return_carry=True)
+    assert state.h.shape == state.c.shape == (2, B, H)  # (layers, b, h), as a stack's
+    second = model.apply(variables, tokens[:, 3:], initial_carry=state)
     chex.assert_trees_all_close(jnp.concatenate([first, second], 1), log_probs, **TOL)
     sample = model.sample(variables, jax.random.key(3), tokens[:, :2], 6)
     assert sample.shape == (B, 6) and int(sample.min()) >= 0 and int(sample.max()) < V

@@ -52,7 +52,7 @@ SCRIPT = textwrap.dedent(
 
     def loss_fn(params, batch, rng):
         del rng
-        outputs, _ = model.apply({"params": params}, batch["x"])
+        outputs = model.apply({"params": params}, batch["x"])
         return jnp.mean((outputs[:, -1] - batch["y"]) ** 2)
 
     optimizer = make_optimizer(1e-2)

@@ -10,6 +10,7 @@ from conftest import tolerance
 
 import jaxrnn
 from jaxrnn import initializers as init
+from jaxrnn import models
 
 B, T, F, H = 3, 6, 5, 4  # batch, time, input features, hidden
 LENGTHS = np.array([6, 3, 0])
@@ -185,7 +186,8 @@ def test_stack_equals_manual_composition(x, stack):
     layer = cls(H, num_layers=2, bidirectional=True)
     variables = _init(layer, x)
     lengths = jnp.asarray(LENGTHS)
-    outputs, final = layer.apply(variables, x, seq_lengths=lengths)
+    final, outputs = layer.apply(variables, x, seq_lengths=lengths, return_carry=True)
+    _assert_tree_close(layer.apply(variables, x, seq_lengths=lengths), outputs)
     params = variables["params"]
     inputs, finals = x, []
     for k in range(2):
@@ -219,15 +221,20 @@ def test_initial_carry(x):
     # A stack takes PyTorch-shaped (layers * directions, b, h) initial states.
     stack = jaxrnn.LSTM(H, num_layers=1)
     stack_vars = {"params": {"layer0": variables["params"]}}
-    outputs, final = stack.apply(
-        stack_vars, x, initial_state=jax.tree_util.tree_map(lambda s: s[None], start)
+    final, outputs = stack.apply(
+        stack_vars,
+        x,
+        initial_carry=jax.tree_util.tree_map(lambda s: s[None], start),
+        return_carry=True,
     )
     _assert_tree_close(outputs, ys)
     _assert_tree_close(final, jax.tree_util.tree_map(lambda s: s[None], carry))
     # A plain (h, c) tuple, as PyTorch users pass it, is accepted too.
-    as_tuple = stack.apply(stack_vars, x, initial_state=(start.h[None], start.c[None]))
-    _assert_tree_close(as_tuple, (outputs, final))
-    _assert_tree_close(layer.apply(variables, x, initial_carry=tuple(start)), (carry, ys))
+    as_tuple = stack.apply(
+        stack_vars, x, initial_carry=(start.h[None], start.c[None]), return_carry=True
+    )
+    _assert_tree_close(as_tuple, (final, outputs))
+    _assert_tree_close(layer.apply(variables, x, initial_carry=(start.h, start.c)), (carry, ys))
 
 
 def test_learned_initial_carry(x):
@@ -325,14 +332,14 @@ def _bad_inputs():
         (lambda: rnn.apply(variables, x, jnp.array([1, 2, 9])), ValueError, r"in \[0, 6\]"),
         (lambda: rnn.apply(variables, x, jnp.array([1, -1, 2])), ValueError, r"in \[0, 6\]"),
         (lambda: rnn.apply(variables, x, jnp.array([1, 2])), ValueError, r"shape \(3,\)"),
-        (lambda: rnn.apply(variables, x, None, zero), ValueError, "`initial_carry`"),
+        (lambda: rnn.apply(variables, x, initial_carry=zero), ValueError, "`initial_carry`"),
         (
-            lambda: rnn.apply(variables, x, None, jaxrnn.LSTMState(zero[:1], zero)),
+            lambda: rnn.apply(variables, x, initial_carry=jaxrnn.LSTMState(zero[:1], zero)),
             ValueError,
             "`initial_carry` leaves of shape",
         ),
         (
-            lambda: stack.apply(stack_vars, x, initial_state=jaxrnn.LSTMState(zero, zero)),
+            lambda: stack.apply(stack_vars, x, initial_carry=jaxrnn.LSTMState(zero, zero)),
             ValueError,
             "layers \\* directions",
         ),
@@ -359,12 +366,12 @@ def _bad_inputs():
         # layer and the keyword the state goes in.
         (lambda: stack.apply(stack_vars, x, (zero[None], zero[None])), TypeError,
          r"^LSTM: expected integer `seq_lengths` of shape \(3,\), got a tuple of arrays; "
-         r"the initial state is the keyword argument `initial_state=`"),
+         r"the initial state is the keyword argument `initial_carry=`"),
         (lambda: stack.apply(stack_vars, x, zero[None]), TypeError,
          r"^LSTM: expected integer `seq_lengths`, got dtype float32; the initial state is "
-         r"the keyword argument `initial_state=`"),
+         r"the keyword argument `initial_carry=`"),
         (lambda: rnn.apply(variables, x, jaxrnn.LSTMState(zero, zero)), TypeError,
-         r"^RNN: .* got a LSTMState of arrays; the initial state is the keyword argument "
+         r"^RNN: .* got LSTMState; the initial state is the keyword argument "
          r"`initial_carry=`"),
     ]  # fmt: skip
 
@@ -418,3 +425,55 @@ def test_initializers_by_name_reach_the_cells(x):
     np.testing.assert_array_equal(params["recurrent_kernel"], np.tile(np.eye(H), (1, 4)))
     b_i, b_f, _, _ = np.split(np.asarray(params["bias"]), 4)
     np.testing.assert_array_equal(b_i, -b_f)
+
+
+# ---------------------------------------------------------------------------------------
+# One protocol for every sequence layer.
+# ---------------------------------------------------------------------------------------
+
+
+def _protocol_layers():
+    """Every public sequence layer: (layer, has dropout, runs forward only)."""
+    gru = jaxrnn.GRUCell(H)
+    return {
+        "rnn": (jaxrnn.RNN(jaxrnn.LSTMCell(H), recurrent_dropout=0.3), True, True),
+        "rnn_flax_cell": (jaxrnn.RNN(nn.LSTMCell(H)), False, True),
+        "bidirectional": (jaxrnn.Bidirectional(jaxrnn.RNN(gru), jaxrnn.RNN(gru)), False, False),
+        "lstm": (jaxrnn.LSTM(H, num_layers=2, dropout=0.5), True, True),
+        "gru_bidirectional": (jaxrnn.GRU(H, num_layers=2, bidirectional=True), False, False),
+        "simple_rnn": (jaxrnn.SimpleRNN(H, recurrent_dropout=0.3), True, True),
+        "min_gru": (jaxrnn.MinGRU(H), False, True),
+        "min_lstm": (jaxrnn.MinLSTM(H, mode="sequential"), False, True),
+        "lru": (jaxrnn.LRU(state_size=H), False, True),
+        "model_encoder": (models._Encoder(jaxrnn.GRUCell(H), num_layers=2), False, True),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_protocol_layers()))
+def test_every_sequence_layer_follows_one_protocol(x, name):
+    """``layer(x, seq_lengths, *, initial_carry, return_carry, deterministic)``."""
+    layer, has_dropout, forward = _protocol_layers()[name]
+    variables = _init(layer, x)
+    lengths = jnp.asarray(LENGTHS)
+    # outputs only; (carry, outputs) with return_carry.
+    outputs = layer.apply(variables, x, lengths)
+    carry, same = layer.apply(variables, x, lengths, return_carry=True)
+    _assert_tree_close(same, outputs)
+    assert outputs.shape[:2] == (B, T)
+    np.testing.assert_array_equal(outputs[2], 0.0)  # length 0: zero outputs
+    # initial_carry: the returned carry goes back in; zeros are the default start.
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, carry)
+    _assert_tree_close(layer.apply(variables, x, lengths, initial_carry=zeros), outputs)
+    if forward:  # a run split in two, the carry handed over, is the whole run
+        first, head = layer.apply(variables, x[:, :2], return_carry=True)
+        tail = layer.apply(variables, x[:, 2:], initial_carry=first)
+        _assert_tree_close(jnp.concatenate([head, tail], axis=1), layer.apply(variables, x))
+    # deterministic is keyword-only, and False (with the dropout rng) drops where it can.
+    rngs = {"dropout": jax.random.key(5)}
+    noisy = layer.apply(variables, x, lengths, deterministic=False, rngs=rngs)
+    assert noisy.shape == outputs.shape
+    assert bool(jnp.all(jnp.isfinite(noisy)))
+    assert (not np.allclose(noisy, outputs)) == has_dropout
+    _assert_tree_close(layer.apply(variables, x, lengths, deterministic=True), outputs)
+    with pytest.raises(TypeError):
+        layer.apply(variables, x, lengths, zeros)  # the carry is keyword-only

@@ -163,7 +163,7 @@ MODEL = jaxrnn.GRU(6)
 
 
 def _loss(params, batch, rng):
-    outputs, _ = MODEL.apply({"params": params}, batch["x"])
+    outputs = MODEL.apply({"params": params}, batch["x"])
     prediction = outputs[:, -1].sum(-1)
     mse = jnp.mean((prediction - batch["y"]) ** 2)
     return mse, {"mse": mse}

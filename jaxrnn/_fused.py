@@ -46,6 +46,7 @@ import jax
 import jax.numpy as jnp
 from jax.custom_derivatives import SymbolicZero
 
+from jaxrnn._scan import keep, zero_padding
 from jaxrnn.typing import Array
 
 # Elman activations the fused loop knows, with their derivative written in terms of the
@@ -96,9 +97,7 @@ def _masked_scan(
     def body(carry, inputs):
         x_t, valid_t = inputs
         new, y, res = cell(carry, x_t)
-        if valid_t is not None:
-            new = jax.tree_util.tree_map(lambda n, o: jnp.where(valid_t, n, o), new, carry)
-            y = jnp.where(valid_t, y, jnp.zeros_like(y))
+        new, y = keep(new, carry, valid_t), zero_padding(y, valid_t)
         return new, ((y, res()) if residuals else y)
 
     final, ys = jax.lax.scan(body, carry, (xs, valid), unroll=unroll)
@@ -124,15 +123,11 @@ def _scan_with_states(
     def body(carry, inputs):
         x_t, valid_t = inputs
         new, _, res = cell(carry, x_t)
-        if valid_t is not None:
-            new = jax.tree_util.tree_map(lambda n, o: jnp.where(valid_t, n, o), new, carry)
+        new = keep(new, carry, valid_t)
         return new, (new, res())
 
     final, (states, res) = jax.lax.scan(body, carry, (xs, valid), unroll=unroll)
-    ys = output(states)
-    if valid is not None:
-        ys = jnp.where(valid, ys, jnp.zeros_like(ys))
-    return final, ys, (states, res)
+    return final, zero_padding(output(states), valid), (states, res)
 
 
 def _transposed_in_memory(kernel: Array) -> Array:
@@ -485,7 +480,7 @@ def _gru_after_jvp(unroll, primals, tangents):
 
 
 # ---------------------------------------------------------------------------------------
-# GRU, reset before the matmul (Cho et al. 2014, the seeds' formula).
+# GRU, reset before the matmul (Cho et al. 2014).
 # ---------------------------------------------------------------------------------------
 
 
