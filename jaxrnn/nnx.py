@@ -1,4 +1,4 @@
-r"""jaxrnn for ``flax.nnx``: the cells, ``RNN``, ``Bidirectional``, the stacks and a model.
+r"""jaxrnn for ``flax.nnx``: cells, ``RNN``, ``Bidirectional``, stacks, MinGRU/LRU, a model.
 
 Flax recommends NNX to new users: modules are Python objects that hold their
 parameters (``nnx.Param``), built eagerly with the input size and an ``nnx.Rngs``.
@@ -20,7 +20,9 @@ passes it), as ``nnx.Dropout`` does.
 
 Examples:
   >>> import jax.numpy as jnp
-  >>> from flax import nnx
+  >>> import flax.linen as nn
+import jax.numpy as jnp
+from flax import nnx
   >>> from jaxrnn import nnx as rnnx
   >>> lstm = rnnx.LSTM(8, 32, num_layers=2, rngs=nnx.Rngs(0))
   >>> x = jnp.ones((4, 10, 8))
@@ -33,9 +35,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import flax.linen as nn
+import jax.numpy as jnp
 from flax import nnx
 
-from jaxrnn import _checks, _scan, cells, models, sequence
+from jaxrnn import _checks, _scan, cells, lru, min_rnn, models, sequence
 from jaxrnn.typing import Array
 
 
@@ -59,28 +63,35 @@ def _first(value: bool | None, default: bool) -> bool:
     return default if value is None else bool(value)
 
 
-class _Cell(nnx.Module):
+class _Twin(nnx.Module):
+    """An NNX module holding the parameters of a linen jaxrnn module, its ``config``."""
+
+    def _adopt(self, params: dict[str, Array]) -> None:
+        self.param_names = tuple(params)
+        for key, value in params.items():
+            setattr(self, key, nnx.Param(value))
+
+    def params(self) -> dict[str, Array]:
+        """The raw parameters, as the linen module's ``params`` dict."""
+        return {key: getattr(self, key)[...] for key in self.param_names}
+
+
+class _Cell(_Twin):
     """An NNX jaxrnn cell: parameters as ``nnx.Param``, math from the linen twin."""
 
-    linen_type: ClassVar[type[cells.RecurrentCell]]
+    linen_type: ClassVar[type[nn.Module]]
 
-    def __init__(self, in_features: int, hidden_size: int, *, rngs: nnx.Rngs, **config: Any):
+    def __init__(self, in_features: int, size: int, *, rngs: nnx.Rngs, **config: Any):
         name = type(self).__name__
         self.in_features = _checks.positive_int(name, "in_features", in_features)
-        self.config = self.linen_type(hidden_size, **config)
+        self.config = self.linen_type(size, **config)
         params = self.config.init({"params": rngs.params()}, in_features, method="weights")
-        self.param_names = tuple(params["params"])
-        for key, value in params["params"].items():
-            setattr(self, key, nnx.Param(value))
+        self._adopt(params["params"])
 
     @property
     def hidden_size(self) -> int:
-        """``h``."""
-        return self.config.hidden_size
-
-    def params(self) -> dict[str, Array]:
-        """The raw parameters, as the linen cell's ``params`` dict."""
-        return {key: getattr(self, key)[...] for key in self.param_names}
+        """``h`` (``N`` for an LRU cell)."""
+        return getattr(self.config, "hidden_size", None) or self.config.state_size
 
     def weights(self, input_size: int | None = None) -> dict[str, Array]:
         """The effective weights (see ``jaxrnn.cells.RecurrentCell.weights``)."""
@@ -119,6 +130,76 @@ class GRUCell(_Cell):
     linen_type = cells.GRUCell
 
 
+class MinGRUCell(_Cell):
+    """NNX ``jaxrnn.MinGRUCell(in_features, hidden_size, ..., rngs=)``: one minGRU step."""
+
+    linen_type = min_rnn.MinGRUCell
+
+
+class MinLSTMCell(_Cell):
+    """NNX ``jaxrnn.MinLSTMCell(in_features, hidden_size, ..., rngs=)``: one minLSTM step."""
+
+    linen_type = min_rnn.MinLSTMCell
+
+
+class LRUCell(_Cell):
+    """NNX ``jaxrnn.LRUCell(in_features, state_size, ..., rngs=)``: one LRU step."""
+
+    linen_type = lru.LRUCell
+
+
+class _Layer(_Twin):
+    """A whole-sequence jaxrnn layer (``MinGRU``, ``MinLSTM``, ``LRU``) in NNX."""
+
+    linen_type: ClassVar[type[nn.Module]]
+
+    def __init__(self, in_features: int, size: int, *, rngs: nnx.Rngs, **config: Any):
+        name = type(self).__name__
+        self.in_features = _checks.positive_int(name, "in_features", in_features)
+        self.config = self.linen_type(size, **config)
+        example = jnp.zeros((1, 1, in_features))  # (b, t, i) and (t, b, i) alike
+        self._adopt(self.config.init({"params": rngs.params()}, example)["params"])
+
+    def __call__(
+        self,
+        x: Array,
+        seq_lengths: Array | None = None,
+        *,
+        initial_carry: Any = None,
+        return_carry: bool | None = None,
+        deterministic: bool | None = None,
+        mode: str | None = None,
+    ) -> Any:
+        """The sequence-layer protocol (see the linen layer); ``mode`` overrides."""
+        del deterministic  # nothing random in these recurrences
+        return self.config.apply(
+            {"params": self.params()}, x, seq_lengths, initial_carry=initial_carry,
+            return_carry=return_carry, mode=mode,
+        )  # fmt: skip
+
+    def step(self, carry: Array, x: Array) -> tuple[Array, Array]:
+        """One step with the same parameters, for generation (the linen ``make_cell()``)."""
+        return self.config.make_cell().apply({"params": self.params()}, carry, x)
+
+
+class MinGRU(_Layer):
+    """NNX ``jaxrnn.MinGRU(in_features, hidden_size, mode=..., rngs=)``."""
+
+    linen_type = min_rnn.MinGRU
+
+
+class MinLSTM(_Layer):
+    """NNX ``jaxrnn.MinLSTM(in_features, hidden_size, mode=..., rngs=)``."""
+
+    linen_type = min_rnn.MinLSTM
+
+
+class LRU(_Layer):
+    """NNX ``jaxrnn.LRU(in_features, state_size, r_min=..., r_max=..., rngs=)``."""
+
+    linen_type = lru.LRU
+
+
 class RNN(nnx.Module):
     """NNX ``jaxrnn.RNN``: runs an NNX jaxrnn cell over a sequence.
 
@@ -150,8 +231,11 @@ class RNN(nnx.Module):
         deterministic: bool = False,
         rngs: nnx.Rngs | None = None,
     ):
-        if not isinstance(cell, _Cell):
-            raise TypeError(f"RNN: expected a jaxrnn.nnx cell, got {type(cell).__name__}")
+        if not isinstance(cell, _Cell) or not isinstance(cell.config, cells.RecurrentCell):
+            raise TypeError(
+                "RNN: expected a jaxrnn.nnx SimpleRNNCell, LSTMCell or GRUCell, got "
+                f"{type(cell).__name__} (MinGRU, MinLSTM and LRU are whole-sequence layers)"
+            )
         self.cell = cell
         self.time_major = time_major
         self.reverse = reverse
@@ -416,11 +500,17 @@ class SequenceClassifier(nnx.Module):
 
 __all__ = [
     "GRU",
+    "LRU",
     "LSTM",
     "RNN",
     "Bidirectional",
     "GRUCell",
+    "LRUCell",
     "LSTMCell",
+    "MinGRU",
+    "MinGRUCell",
+    "MinLSTM",
+    "MinLSTMCell",
     "SequenceClassifier",
     "SimpleRNN",
     "SimpleRNNCell",

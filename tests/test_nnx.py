@@ -4,7 +4,8 @@ Covered: every NNX cell's step and ``RNN`` (lengths, reverse, time-major) agains
 linen cell and ``jaxrnn.RNN`` after ``load_linen_params``; the stacks' and the
 classifier's parameter trees, outputs, carries and ``initial_carry`` round trip against
 linen; ``nnx.jit``, a training loop with ``nnx.Optimizer`` and gradients against linen;
-an ``nnx.vmap`` ensemble; dropout and ``train()`` / ``eval()``; argument errors.
+an ``nnx.vmap`` ensemble; dropout and ``train()`` / ``eval()``; argument errors; the
+whole-sequence layers (MinGRU, MinLSTM, LRU), their steps and cells against linen.
 """
 
 import chex
@@ -81,6 +82,16 @@ def _cell_pair(name, key):
     zeros = cell.initialize_carry(None, (B, F))
     params = cell.init(key, zeros, jnp.ones((B, F)))["params"]
     return cell, _load(nnx_type(F, H, rngs=nnx.Rngs(7), **kwargs), params), params
+
+
+# name: (linen layer, NNX layer, kwargs); the cells are the layers' make_cell()
+LAYERS = {
+    "min_gru": (jaxrnn.MinGRU, rnnx.MinGRU, {}),
+    "min_lstm_sequential": (jaxrnn.MinLSTM, rnnx.MinLSTM, {"mode": "sequential"}),
+    "lru": (jaxrnn.LRU, rnnx.LRU, {"r_min": 0.5}),
+}
+LAYER_CELLS = {"min_gru": rnnx.MinGRUCell, "min_lstm_sequential": rnnx.MinLSTMCell,
+               "lru": rnnx.LRUCell}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------
@@ -277,10 +288,12 @@ def test_recurrent_dropout_without_rngs_raises(x):
 
 
 def test_rnn_rejects_other_cells():
-    with pytest.raises(TypeError, match=r"jaxrnn\.nnx cell"):
+    with pytest.raises(TypeError, match=r"jaxrnn\.nnx SimpleRNNCell, LSTMCell or GRUCell"):
         rnnx.RNN(jaxrnn.LSTMCell(H))
-    with pytest.raises(TypeError, match=r"jaxrnn\.nnx cell"):
+    with pytest.raises(TypeError, match=r"jaxrnn\.nnx SimpleRNNCell, LSTMCell or GRUCell"):
         rnnx.RNN(nnx.LSTMCell(F, H, rngs=nnx.Rngs(0)))
+    with pytest.raises(TypeError, match="whole-sequence layers"):
+        rnnx.RNN(rnnx.MinGRUCell(F, H, rngs=nnx.Rngs(0)))
 
 
 def test_wrong_in_features_raises(x):
@@ -308,3 +321,26 @@ def test_carry_passed_as_seq_lengths_raises(x):
         layer(x, jnp.zeros((B, H)))
     # The keyword works, for the tuple PyTorch habit too.
     chex.assert_trees_all_equal(stack(x, initial_carry=(h0, h0)), stack(x))
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_whole_sequence_layers_and_their_cells_equal_linen(key, x, name):
+    """MinGRU, MinLSTM and LRU: the layer, its step and its NNX cell, against linen."""
+    linen_type, nnx_type, kwargs = LAYERS[name]
+    layer = linen_type(H, **kwargs)
+    params = layer.init(key, x)["params"]
+    nlayer = _load(nnx_type(F, H, rngs=nnx.Rngs(3), **kwargs), params)
+    want = layer.apply({"params": params}, x, LENGTHS, return_carry=True)
+    chex.assert_trees_all_equal(nlayer(x, LENGTHS, return_carry=True), want)
+    carry, _ = want
+    chex.assert_trees_all_equal(
+        nlayer(x, initial_carry=carry), layer.apply({"params": params}, x, initial_carry=carry)
+    )
+    # One step with the same parameters, as the layer's linen make_cell() takes them.
+    cell = layer.make_cell()
+    start = _random_like(cell.initialize_carry(None, (B, F)), 4).astype(carry.dtype)
+    expected = cell.apply({"params": params}, start, x[:, 0])
+    chex.assert_trees_all_equal(nlayer.step(start, x[:, 0]), expected)
+    cell_kwargs = {k: v for k, v in kwargs.items() if k != "mode"}  # the cells have no mode
+    ncell = _load(LAYER_CELLS[name](F, H, rngs=nnx.Rngs(5), **cell_kwargs), params)
+    chex.assert_trees_all_equal(ncell(start, x[:, 0]), expected)
