@@ -20,9 +20,7 @@ passes it), as ``nnx.Dropout`` does.
 
 Examples:
   >>> import jax.numpy as jnp
-  >>> import flax.linen as nn
-import jax.numpy as jnp
-from flax import nnx
+  >>> from flax import nnx
   >>> from jaxrnn import nnx as rnnx
   >>> lstm = rnnx.LSTM(8, 32, num_layers=2, rngs=nnx.Rngs(0))
   >>> x = jnp.ones((4, 10, 8))
