@@ -45,9 +45,9 @@ from jax.flatten_util import ravel_pytree
 
 from jaxrnn import _checks
 from jaxrnn import _lapack as lapack
+from jaxrnn._scan import cast_carry
 from jaxrnn.cells import RecurrentCell
 from jaxrnn.initializers import spectral_radius_of
-from jaxrnn.sequence import cast_carry
 from jaxrnn.typing import Array
 
 # name -> (activation, gamma): gamma bounds |phi'| (Pascanu et al. 2013, section 2.1).

@@ -249,7 +249,7 @@ class RNN(nnx.Module):
         """The outputs' shape (see ``jaxrnn.RNN``)."""
         return (*input_shape[:2], self.cell.hidden_size)
 
-    def _dropout_key(self, deterministic: bool) -> Any:
+    def _dropout_stream(self, deterministic: bool) -> Any:
         if deterministic or self.recurrent_dropout == 0.0:
             return None
         if self.rngs is None:
@@ -271,14 +271,14 @@ class RNN(nnx.Module):
         hidden_probe: Array | None = None,
     ) -> Any:
         """The sequence-layer protocol (see ``jaxrnn.RNN.__call__``)."""
-        stream = self._dropout_key(_first(deterministic, self.deterministic))
+        stream = self._dropout_stream(_first(deterministic, self.deterministic))
         return _scan.apply(
             "RNN", self.cell.config, self.cell.weights, x, seq_lengths,
             initial_carry=initial_carry, time_major=self.time_major,
             reverse=_first(reverse, self.reverse),
             return_carry=_first(return_carry, self.return_carry), hidden_probe=hidden_probe,
             recurrent_dropout=self.recurrent_dropout,
-            dropout_key_fn=None if stream is None else stream, fused=self.fused,
+            dropout_key_fn=stream, fused=self.fused,
             unroll=self.unroll, remat_chunk=self.remat_chunk,
         )  # fmt: skip
 

@@ -51,9 +51,6 @@ def carry_names(zeros: Any) -> list[str]:
     ]
 
 
-cast_carry = _scan.cast_carry
-
-
 class RNN(nn.Module):
     """Runs a cell over a sequence with ``jax.lax.scan``.
 
