@@ -52,7 +52,11 @@ class Checkpointer:
         if not create and not self.directory.is_dir():
             raise CheckpointError(f"no checkpoint directory {self.directory}")
         options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=create)
-        self._manager = ocp.CheckpointManager(self.directory, options=options)
+        # The handler named up front lets the manager read a step's metadata (shapes and
+        # dtypes) before anything is restored: restore_raw builds its target from it.
+        self._manager = ocp.CheckpointManager(
+            self.directory, options=options, item_handlers=ocp.StandardCheckpointHandler()
+        )
 
     def all_steps(self) -> list[int]:
         """The steps with a complete checkpoint, ascending."""
@@ -110,6 +114,10 @@ class Checkpointer:
     def restore_raw(self, step: int | None = None) -> Any:
         """Restores ``step`` (default: the latest) as saved, as NumPy arrays.
 
+        Whatever topology wrote it: a checkpoint of a multi-process run (its arrays
+        sharded or replicated over devices this process does not have) is read whole
+        into this process, from the shapes and dtypes in its metadata.
+
         Args:
           step: the step; None for the latest.
 
@@ -124,7 +132,17 @@ class Checkpointer:
                 f"no checkpoint of step {step} in {self.directory}; found {self.all_steps()}"
             )
         try:
-            return self._manager.restore(step, args=ocp.args.StandardRestore())
+            metadata = self._manager.item_metadata(step)
+            device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+
+            def whole(leaf):
+                if hasattr(leaf, "shape") and hasattr(leaf, "dtype"):
+                    return jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=device)
+                return leaf
+
+            abstract = jax.tree_util.tree_map(whole, metadata)
+            restored = self._manager.restore(step, args=ocp.args.StandardRestore(abstract))
+            return jax.device_get(restored)
         except Exception as err:
             raise CheckpointError(
                 f"checkpoint of step {step} in {self.directory} cannot be read "

@@ -45,6 +45,16 @@ class NonFiniteError(RuntimeError):
     """Training stopped after too many consecutive non-finite steps."""
 
 
+class PreemptedError(RuntimeError):
+    """A multi-process ``fit`` stopped at a step agreed by every process on a SIGTERM.
+
+    jax's preemption service turns a SIGTERM to any process (a scheduler's preemption
+    notice, ``kill``, ``timeout``) into a step that every process reaches; ``fit`` saves a
+    checkpoint there (with ``checkpoint_dir``) and raises this in every process.
+    Relaunching the same command resumes from that step.
+    """
+
+
 # ---------------------------------------------------------------------------------------
 # Optimisers.
 # ---------------------------------------------------------------------------------------
@@ -342,22 +352,50 @@ def make_train_step(
 
 
 def array_batches(
-    arrays: Mapping[str, Any], batch_size: int, seed: int, *, drop_last: bool = True
+    arrays: Mapping[str, Any],
+    batch_size: int,
+    seed: int,
+    *,
+    drop_last: bool = True,
+    process_index: int | None = None,
+    process_count: int | None = None,
 ) -> Callable[[int], dict[str, np.ndarray]]:
     """``batch(step)`` over in-memory arrays, reshuffled every epoch from ``seed``.
 
     The order is a pure function of ``(seed, step)``, so a resumed run sees exactly the
-    batches an uninterrupted one would.
+    batches an uninterrupted one would, and every process of a multi-process run draws
+    the same global batch. Each process gets its own block of
+    ``batch_size // process_count`` rows of it (``jaxrnn.parallel.local_batch``), which
+    ``fit(..., mesh=...)`` assembles into the global batch; in a single process that
+    block is the whole batch. The function's ``global_batch_size`` attribute is
+    ``batch_size``, and ``fit`` checks the assembled batch against it.
 
     Args:
       arrays: same-length arrays ``(n, ...)``.
-      batch_size: examples per batch, ``<= n``.
-      seed: the data-order seed.
-      drop_last: drop the incomplete batch at the end of each epoch.
+      batch_size: examples per global batch, ``<= n`` and divisible by
+        ``process_count``.
+      seed: the data-order seed (an integer ``>= 0``).
+      drop_last: drop the incomplete batch at the end of each epoch (must be True with
+        several processes, whose blocks must have one size).
+      process_index: this process (default ``jax.process_index()``).
+      process_count: the number of processes (default ``jax.process_count()``).
 
     Returns:
-      ``batch(step) -> {name: (batch_size, ...)}``.
+      ``batch(step) -> {name: (batch_size // process_count, ...)}``.
+
+    Raises:
+      ValueError: arrays of different lengths, a batch size out of range or not divisible
+        by ``process_count``, a negative seed.
+      TypeError: a batch size or seed that is not an integer.
     """
+    from jaxrnn import parallel
+
+    index, count = parallel.process_slot(process_index, process_count, "array_batches")
+    for name, value in (("batch_size", batch_size), ("seed", seed)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise TypeError(f"array_batches: expected an integer `{name}`, got {value!r}")
+    if seed < 0:
+        raise ValueError(f"array_batches: expected `seed` >= 0, got {seed}")
     arrays = {k: np.asarray(v) for k, v in arrays.items()}
     sizes = {len(v) for v in arrays.values()}
     if len(sizes) != 1:
@@ -365,14 +403,23 @@ def array_batches(
     (n,) = sizes
     if not 0 < batch_size <= n:
         raise ValueError(f"array_batches: expected 0 < `batch_size` <= {n}, got {batch_size}")
+    if batch_size % count or (count > 1 and not drop_last):
+        raise ValueError(
+            f"array_batches: with process_count={count}, expected a `batch_size` divisible "
+            f"by it and drop_last=True, got batch_size={batch_size}, drop_last={drop_last}"
+        )
     per_epoch = n // batch_size if drop_last else math.ceil(n / batch_size)
+    local = batch_size // count
 
     def batch(step: int) -> dict[str, np.ndarray]:
-        epoch, index = divmod(int(step), per_epoch)
+        epoch, position = divmod(int(step), per_epoch)
         order = np.random.default_rng([seed, epoch]).permutation(n)
-        rows = order[index * batch_size : (index + 1) * batch_size]
+        rows = order[position * batch_size : (position + 1) * batch_size]
+        rows = rows[index * local : (index + 1) * local]
         return {k: v[rows] for k, v in arrays.items()}
 
+    if drop_last:  # every batch has batch_size rows
+        batch.global_batch_size = batch_size
     return batch
 
 
@@ -410,7 +457,7 @@ class _MetricsWriter:
     ``<stem>_eval.csv``; JSONL keeps both kinds in one file, tagged by ``kind``.
     """
 
-    def __init__(self, path: str | pathlib.Path | None):
+    def __init__(self, path: str | pathlib.Path | None, write: bool = True):
         self.path = None if path is None else pathlib.Path(path)
         self.fields: dict[pathlib.Path, list[str]] = {}
         if self.path is not None:
@@ -418,6 +465,9 @@ class _MetricsWriter:
                 raise ValueError(
                     f"fit: expected `metrics_path` ending in .jsonl or .csv, got {self.path}"
                 )
+            if not write:  # another process writes the file
+                self.path = None
+                return
             self.path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(self, row: dict[str, Any]) -> None:
@@ -462,6 +512,7 @@ def fit(
     resume: bool = True,
     max_nonfinite_steps: int = 10,
     mesh: Any = None,
+    global_batch_size: int | None = None,
     progress: bool = True,
     description: str = "train",
 ) -> FitResult:
@@ -481,8 +532,22 @@ def fit(
       checkpoints raises ``CheckpointError`` rather than mixing two runs.
     * Non-finite steps are skipped by the step; after ``max_nonfinite_steps`` in a row
       (in every seed, for a vmapped state) ``NonFiniteError`` is raised.
-    * ``mesh``: data parallelism; the state is replicated and every batch sharded
-      over the mesh's first axis (see ``jaxrnn.parallel``).
+    * ``mesh``: data parallelism; the state is replicated (a checkpoint is restored
+      straight into the replicated sharding) and every batch sharded over the mesh's
+      first axis (see ``jaxrnn.parallel``); the assembled global batch must have
+      ``global_batch_size`` rows.
+
+    Several processes (after ``jax.distributed.initialize``; see the README's
+    multi-process section): every process runs ``fit`` with the same arguments and its
+    own rows of each batch (``array_batches`` gives them). Process 0 alone writes
+    ``metrics_path`` and shows the progress bar; every process evaluates (the evaluation
+    may need the collectives) and returns the same history. An exception in one process
+    ends every process within seconds, the failing one with its own error and the others
+    with exit status 1 after printing it (``jaxrnn._peers``); the checkpoints finished
+    before it stay, and relaunching every process resumes from the latest. A SIGTERM to
+    any process stops all of them at a step they agree on, saves it and raises
+    ``PreemptedError``. ``NonFiniteError`` is raised by every process at the same step, after
+    a collective save.
 
     Args:
       state: the initial state (ignored in favour of the checkpoint when resuming).
@@ -502,20 +567,26 @@ def fit(
         False, the directory must hold no checkpoint).
       max_nonfinite_steps: consecutive non-finite steps tolerated.
       mesh: optional ``jax.sharding.Mesh`` for data parallelism.
-      progress: show the progress bar.
+      global_batch_size: the leading size of the assembled global batch with ``mesh``;
+        None takes ``batches.global_batch_size`` (set by ``array_batches``) if there is
+        one, else nothing is checked.
+      progress: show the progress bar (in process 0).
       description: the progress bar's label.
 
     Returns:
       ``FitResult(state, history, evals)``.
 
     Raises:
-      NonFiniteError: too many consecutive non-finite steps.
+      NonFiniteError: too many consecutive non-finite steps (in every seed; a seed
+        stuck alone gets a RuntimeWarning naming it, and trains no further).
+      PreemptedError: a multi-process run stopped by a SIGTERM.
+      ValueError: a global batch of another size than ``global_batch_size``.
       jaxrnn.checkpoint.CheckpointError: an unreadable checkpoint when resuming.
     """
     from tqdm.auto import tqdm
 
+    from jaxrnn import _peers, parallel
     from jaxrnn import checkpoint as checkpoint_lib
-    from jaxrnn import parallel
 
     for name, value, low in (
         ("num_steps", num_steps, 1),
@@ -526,7 +597,14 @@ def fit(
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"fit: expected int `{name}` >= {low}, got {value!r}")
-    writer = _MetricsWriter(metrics_path)
+    if global_batch_size is None:
+        global_batch_size = getattr(batches, "global_batch_size", None)
+    multi = jax.process_count() > 1
+    lead = jax.process_index() == 0  # writes the metrics, shows the progress
+    writer = _MetricsWriter(metrics_path, write=lead)
+    if mesh is not None:
+        # Restored leaves take the shardings of the target, so restore into the mesh.
+        state = parallel.replicate(state, mesh)
     manager = None
     if checkpoint_dir is not None:
         manager = checkpoint_lib.Checkpointer(checkpoint_dir, max_to_keep=keep_checkpoints)
@@ -544,8 +622,6 @@ def fit(
         except BaseException:
             manager.close()
             raise
-    if mesh is not None:
-        state = parallel.replicate(state, mesh)
     history: list[dict[str, Any]] = []
     evals: list[dict[str, Any]] = []
     start = int(np.max(jax.device_get(state.step)))
@@ -559,7 +635,7 @@ def fit(
         )
 
     def evaluate(step: int) -> None:
-        if eval_fn is not None:
+        if eval_fn is not None:  # every process: the evaluation may need the collectives
             row = {"step": step, **_host(eval_fn(state.params))}
             evals.append(row)
             writer.write({"kind": "eval", **row})
@@ -568,55 +644,109 @@ def fit(
         if manager is not None:
             manager.save(step, state, force=force)
 
-    bar = tqdm(total=num_steps, initial=start, desc=description, disable=not progress)
+    def sharded(batch: Any) -> Any:
+        batch = parallel.shard_batch(batch, mesh)
+        sizes = {leaf.shape[0] for leaf in jax.tree_util.tree_leaves(batch)}
+        if global_batch_size is not None and sizes != {global_batch_size}:
+            raise ValueError(
+                f"fit: the global batch assembled from the {jax.process_count()} processes "
+                f"has leading sizes {sorted(sizes)}, expected {global_batch_size} "
+                "(`global_batch_size`); each process's `batches` must return only its own "
+                "rows (array_batches does, jaxrnn.parallel.local_batch cuts them)"
+            )
+        return batch
+
+    stuck: set[int] = set()  # seeds past max_nonfinite_steps, reported once each
+    bar = tqdm(total=num_steps, initial=start, desc=description, disable=not (progress and lead))
     step = start
-    try:
-        with contextlib.closing(bar):
-            while step < num_steps:
-                batch = batches(step)
-                if mesh is not None:
-                    batch = parallel.shard_batch(batch, mesh)
-                state, metrics = train_step(state, batch)
-                step += 1
-                streak = jax.device_get(metrics["nonfinite_streak"])
-                if (step % log_every == 0) or step == num_steps:
-                    row = {"step": step, **_host(metrics)}
-                    history.append(row)
-                    writer.write({"kind": "train", **row})
-                    bar.set_postfix(
-                        loss=_median(row["loss"]),
-                        grad_norm=_median(row["grad_norm"]),
-                        refresh=False,
-                    )
-                bar.update(1)
-                if np.min(streak) >= max_nonfinite_steps:
-                    raise NonFiniteError(
-                        f"fit: {int(np.min(streak))} consecutive steps with a non-finite loss "
-                        f"or gradient up to step {step} (max_nonfinite_steps="
-                        f"{max_nonfinite_steps}); parameters are those of the last finite "
-                        "step. Lower the learning rate, clip gradients or check the data."
-                    )
-                if eval_every and step % eval_every == 0 and step != num_steps:
-                    evaluate(step)
-                if checkpoint_every and step % checkpoint_every == 0 and step != num_steps:
-                    save(step)
-        evaluate(step)
-        save(step, force=True)
-    except BaseException:
-        # Never lose a finished step: keep what was done before propagating.
-        if manager is not None and step > start and manager.latest_step() != step:
+    with _peers.PeerWatch("fit") as watch:
+        try:
+            with contextlib.closing(bar):
+                while step < num_steps:
+                    batch = batches(step)
+                    if mesh is not None:
+                        batch = sharded(batch)
+                    state, metrics = train_step(state, batch)
+                    step += 1
+                    streak = np.atleast_1d(jax.device_get(metrics["nonfinite_streak"]))
+                    if (step % log_every == 0) or step == num_steps:
+                        row = {"step": step, **_host(metrics)}
+                        history.append(row)
+                        writer.write({"kind": "train", **row})
+                        bar.set_postfix(
+                            loss=_median(row["loss"]),
+                            grad_norm=_median(row["grad_norm"]),
+                            refresh=False,
+                        )
+                    bar.update(1)
+                    _check_streaks(streak, step, max_nonfinite_steps, stuck)
+                    if eval_every and step % eval_every == 0 and step != num_steps:
+                        evaluate(step)
+                    if multi and _peers.preempted(step):
+                        save(step, force=True)
+                        where = f"saved in {manager.directory}" if manager else "not saved"
+                        raise PreemptedError(
+                            f"fit: stopped at step {step} on a preemption notice (SIGTERM) "
+                            f"agreed by all {jax.process_count()} processes; the checkpoint "
+                            f"of step {step} is {where}. Relaunch every process with the "
+                            "same command to resume."
+                        )
+                    if checkpoint_every and step % checkpoint_every == 0 and step != num_steps:
+                        save(step)
+            evaluate(step)
             save(step, force=True)
-        raise
-    finally:
-        if manager is not None:
-            manager.close()
+        except (NonFiniteError, PreemptedError):
+            # Raised by every process at the same step (from replicated values): the
+            # processes can still save together.
+            if manager is not None and step > start and manager.latest_step() != step:
+                save(step, force=True)
+            raise
+        except BaseException as err:
+            if multi:
+                # Raised in this process alone: a collective save would wait forever for
+                # the others, so keep the finished checkpoints and end every process.
+                watch.fail(err, step)
+            elif manager is not None and step > start and manager.latest_step() != step:
+                save(step, force=True)  # never lose a finished step
+            raise
+        finally:
+            if manager is not None and not (multi and watch.failed):
+                manager.close()
     return FitResult(state, history, evals)
+
+
+def _check_streaks(
+    streak: np.ndarray, step: int, max_nonfinite_steps: int, stuck: set[int]
+) -> None:
+    """Warns once per seed stuck in non-finite steps; raises when every seed is."""
+    over = {int(i) for i in np.flatnonzero(streak >= max_nonfinite_steps)}
+    several = streak.size > 1
+    if len(over) == streak.size:
+        per_seed = f" (per seed: {streak.tolist()})" if several else ""
+        raise NonFiniteError(
+            f"fit: {int(np.min(streak))} consecutive steps with a non-finite loss or "
+            f"gradient up to step {step}{per_seed} (max_nonfinite_steps="
+            f"{max_nonfinite_steps}); parameters are those of the last finite step. Lower "
+            "the learning rate, clip gradients or check the data."
+        )
+    new = over - stuck
+    if several and new:
+        stuck.update(new)
+        warnings.warn(
+            f"fit: seeds {sorted(new)} of {streak.size} have had {max_nonfinite_steps} or more "
+            f"consecutive non-finite steps up to step {step} (streaks {streak.tolist()}); "
+            "their parameters stay those of their last finite step while the other seeds "
+            "train on. fit stops when every seed is stuck.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 __all__ = [
     "ClippedNormState",
     "FitResult",
     "NonFiniteError",
+    "PreemptedError",
     "TrainState",
     "array_batches",
     "fit",

@@ -215,3 +215,19 @@ def test_one_device_mesh_in_process():
         parallel.shard_batch({"x": np.float32(1.0)}, mesh)
     params = parallel.replicate({"w": jnp.ones(3)}, mesh)
     assert params["w"].sharding.is_fully_replicated
+
+
+def test_local_batch_cuts_equal_blocks():
+    batch = {"x": np.arange(12).reshape(6, 2), "y": np.arange(6)}
+    blocks = [parallel.local_batch(batch, process_index=r, process_count=3) for r in range(3)]
+    np.testing.assert_array_equal(np.concatenate([b["x"] for b in blocks]), batch["x"])
+    np.testing.assert_array_equal(blocks[2]["y"], [4, 5])
+    assert parallel.local_batch(batch)["y"].tolist() == list(range(6))  # one process here
+    with pytest.raises(ValueError, match="divisible by process_count=4"):
+        parallel.local_batch(batch, process_index=0, process_count=4)
+    with pytest.raises(ValueError, match="one leading batch size"):
+        parallel.local_batch({"x": np.zeros(4), "y": np.zeros(6)}, 0, 2)
+    with pytest.raises(ValueError, match="process_index"):
+        parallel.local_batch(batch, process_index=-1, process_count=2)
+    with pytest.raises(TypeError, match="integer `process_count`"):
+        parallel.local_batch(batch, process_index=0, process_count=2.0)

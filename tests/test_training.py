@@ -290,6 +290,67 @@ def test_array_batches_order_is_a_function_of_seed_and_step():
         training.array_batches(data, 30, seed=0)
 
 
+def test_array_batches_gives_each_process_its_block_of_the_global_batch():
+    data = {"i": np.arange(40)}
+    whole = training.array_batches(data, 12, seed=3, process_index=0, process_count=1)
+    blocks = [
+        training.array_batches(data, 12, seed=3, process_index=r, process_count=3) for r in range(3)
+    ]
+    for k in range(5):
+        np.testing.assert_array_equal(np.concatenate([b(k)["i"] for b in blocks]), whole(k)["i"])
+    assert whole.global_batch_size == 12 and blocks[1].global_batch_size == 12
+    # The defaults are jax's own process layout: one process here.
+    np.testing.assert_array_equal(training.array_batches(data, 12, seed=3)(2)["i"], whole(2)["i"])
+    with pytest.raises(ValueError, match="divisible"):
+        training.array_batches(data, 10, seed=0, process_index=0, process_count=3)
+    with pytest.raises(ValueError, match="process_index"):
+        training.array_batches(data, 12, seed=0, process_index=3, process_count=3)
+    with pytest.raises(TypeError, match="`batch_size`"):
+        training.array_batches(data, 2.5, seed=0)
+    with pytest.raises(ValueError, match="`seed` >= 0"):
+        training.array_batches(data, 4, seed=-1)
+
+
+def test_fit_checks_the_global_batch_size():
+    state, opt = _state()
+    step = training.make_train_step(_loss, opt)
+    mesh = jaxrnn.parallel.data_mesh()
+    batches = training.array_batches(_data(), 8, seed=0)
+    result = training.fit(state, step, batches, num_steps=2, mesh=mesh, progress=False)
+    assert int(result.state.step) == 2
+    with pytest.raises(ValueError, match=r"has leading sizes \[8\], expected 16"):
+        training.fit(
+            state, step, batches, num_steps=2, mesh=mesh, global_batch_size=16, progress=False
+        )
+
+
+def test_fit_names_the_seeds_stuck_in_nonfinite_steps():
+    seeds = 3
+    opt = training.make_optimizer(1e-2)
+    keys = jax.random.split(jax.random.key(0), seeds)
+    params = jax.vmap(lambda k: {"w": jax.random.normal(k, (3,))})(keys)
+    states = jax.vmap(lambda p, k: training.TrainState.create(p, opt, k))(params, keys)
+
+    def loss(p, batch, rng):
+        del rng
+        return jnp.sum(p["w"] * batch["scale"]) ** 2
+
+    step = training.make_train_step(loss, opt, num_seeds=seeds)
+
+    def batches(k):  # seed 1 gets an infinite input from step 2 on; all seeds from step 8
+        scale = np.ones((seeds, 3), np.float32)
+        if k >= 2:
+            scale[1] = np.inf
+        if k >= 8:
+            scale[:] = np.inf
+        return {"scale": scale}
+
+    named = r"seeds \[1\] of 3 .* up to step 5 \(streaks \[0, 3, 0\]\)"
+    with pytest.warns(RuntimeWarning, match=named):
+        with pytest.raises(training.NonFiniteError, match=r"per seed: \[3, 9, 3\]"):
+            training.fit(states, step, batches, num_steps=50, max_nonfinite_steps=3, progress=False)
+
+
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
 def test_fit_logs_and_evaluates(tmp_path, suffix):
     state, opt = _state()
