@@ -21,6 +21,7 @@ import os
 import pathlib
 import sys
 import time
+import traceback
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -570,7 +571,9 @@ def cli(experiments: Mapping[str, types.ModuleType], argv: Sequence[str]) -> int
     """The command line of ``python -m experiments``; returns the exit status.
 
     0: every claim passed; 1: a claim failed; 2: a usage error (unknown experiment or
-    config key, wrongly typed value).
+    config key, wrongly typed value, a ``--runs-root`` that cannot hold results), found
+    before anything runs; 3: a run-time error (an experiment raised, e.g. on an
+    override of the right type that its code rejects), with the traceback on stderr.
     """
     parser = argparse.ArgumentParser(
         prog="python -m experiments",
@@ -578,8 +581,8 @@ def cli(experiments: Mapping[str, types.ModuleType], argv: Sequence[str]) -> int
         "[--key=value ...]",
         allow_abbrev=False,
         description="Without NAME: run every experiment's quick config and write "
-        "<runs>/report.md. With NAME: run that experiment alone. Exit status 1 when a "
-        "claim fails, 2 on a usage error.",
+        "<runs>/report.md. With NAME: run that experiment alone. Exit status 0 when every "
+        "claim passes, 1 when a claim fails, 2 on a usage error, 3 on a run-time error.",
         epilog="Overrides: --key=value for any field of the experiment's Config, e.g. "
         "python -m experiments init_variance --depth=30 --seeds=0,1,2",
     )
@@ -617,7 +620,31 @@ def cli(experiments: Mapping[str, types.ModuleType], argv: Sequence[str]) -> int
             configs[name] = parse_overrides(base, overrides)
         except (ValueError, TypeError) as err:
             parser.error(f"{name}: {err}")
-    jobs = 1 if args.name else (args.jobs or _default_jobs())
+    root = runs_root(args.runs_root)
+    blocked = [q for q in (root, *root.parents) if q.exists() and not q.is_dir()]
+    if blocked:
+        parser.error(f"--runs-root: expected a directory, but {blocked[0]} is a file")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        parser.error(f"--runs-root: cannot create {root}: {err}")
+    try:
+        return _run_and_report(experiments, configs, names, args, jobs=args.jobs)
+    except Exception:  # an experiment raised: not a claim that failed
+        traceback.print_exc()
+        print(
+            "python -m experiments: run-time error (exit status 3); the traceback is above",
+            file=sys.stderr,
+        )
+        return RUNTIME_ERROR
+
+
+RUNTIME_ERROR = 3
+
+
+def _run_and_report(experiments, configs, names, args, jobs) -> int:
+    """Runs the experiments of ``configs``; returns 0 (every claim passed) or 1."""
+    jobs = 1 if args.name else (jobs or _default_jobs())
     runs = []
     if jobs > 1 and len(names) > 1:
         names = []  # run below, in the workers

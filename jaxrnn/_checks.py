@@ -32,6 +32,51 @@ def real(owner: str, name: str, value: Any) -> float:
     return out
 
 
+def real_in(
+    owner: str,
+    name: str,
+    value: Any,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """Returns ``value`` as a finite float within the interval, or raises naming it.
+
+    Args:
+      owner: the caller, for the message.
+      name: the argument.
+      value: what came.
+      low: the lower bound (None: none).
+      high: the upper bound (None: none).
+      low_open: exclude ``low``.
+      high_open: exclude ``high``.
+
+    Returns:
+      The float.
+    """
+    out = real(owner, name, value)
+    below = low is not None and (out <= low if low_open else out < low)
+    above = high is not None and (out >= high if high_open else out > high)
+    if below or above:
+        left = "-inf" if low is None else f"{low:g}"
+        right = "inf" if high is None else f"{high:g}"
+        bounds = f"{'(' if low_open or low is None else '['}{left}, {right}"
+        bounds += ")" if high_open or high is None else "]"
+        raise ValueError(f"{owner}: expected `{name}` in {bounds}, got {value!r}")
+    return out
+
+
+def nonnegative_int(owner: str, name: str, value: Any) -> int:
+    """Returns ``value`` as an int >= 0, or raises naming ``owner`` and ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{owner}: expected `{name}` to be an int >= 0, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{owner}: expected `{name}` to be an int >= 0, got {value!r}")
+    return int(value)
+
+
 def positive_int(owner: str, name: str, value: Any) -> int:
     """Returns ``value`` as an int >= 1, or raises naming ``owner`` and ``name``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

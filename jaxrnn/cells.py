@@ -287,6 +287,19 @@ class RecurrentCell(nn.RNNCellBase):
                 f"{type(self).__name__}: expected `hidden_size` to be a positive int, "
                 f"got {self.hidden_size!r}"
             )
+        for name in ("dtype", "param_dtype"):
+            value = getattr(self, name)
+            if value is None and name == "dtype":
+                continue
+            try:
+                floating = jnp.issubdtype(jnp.dtype(value), jnp.floating)
+            except TypeError:
+                floating = False
+            if not floating:
+                raise TypeError(
+                    f"{type(self).__name__}: expected a floating `{name}` (e.g. jnp.float32, "
+                    f"jnp.bfloat16), got {value!r}"
+                )
 
     def _weight(self, name: str, init: Any, shape: tuple[int, ...]) -> Array:
         if self.has_variable("params", name):

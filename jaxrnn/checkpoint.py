@@ -21,6 +21,8 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from jaxrnn import _interrupts
+
 
 class CheckpointError(RuntimeError):
     """A checkpoint is missing, unreadable or does not fit the target."""
@@ -49,6 +51,11 @@ class Checkpointer:
         if max_to_keep is not None and (not isinstance(max_to_keep, int) or max_to_keep < 1):
             raise ValueError(f"Checkpointer: expected `max_to_keep` >= 1, got {max_to_keep!r}")
         self.directory = pathlib.Path(directory).absolute()
+        if self.directory.exists() and not self.directory.is_dir():
+            raise CheckpointError(
+                f"Checkpointer: expected `directory` to be a directory, got the file "
+                f"{self.directory}"
+            )
         if not create and not self.directory.is_dir():
             raise CheckpointError(f"no checkpoint directory {self.directory}")
         options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=create)
@@ -69,6 +76,11 @@ class Checkpointer:
     def save(self, step: int, tree: Any, *, force: bool = False) -> None:
         """Saves ``tree`` as ``step`` (a no-op if that step is already saved).
 
+        A Ctrl-C (SIGINT) that arrives during the save is held until the save is
+        complete, then raised as ``KeyboardInterrupt``: an interrupt landing inside
+        orbax's commit would otherwise leave only a temporary directory and break the
+        manager.
+
         Args:
           step: the step number.
           tree: a pytree of arrays.
@@ -76,8 +88,9 @@ class Checkpointer:
         """
         if step in self._manager.all_steps():
             return
-        self._manager.save(int(step), args=ocp.args.StandardSave(tree), force=force)
-        self._manager.wait_until_finished()
+        with _interrupts.critical():
+            self._manager.save(int(step), args=ocp.args.StandardSave(tree), force=force)
+            self._manager.wait_until_finished()
 
     def restore(self, target: Any, step: int | None = None) -> Any:
         """Restores ``step`` (default: the latest) into the structure of ``target``.

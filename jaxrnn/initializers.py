@@ -673,6 +673,10 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
                 f"calculate_gain: expected `param` (the negative slope) to be a number, "
                 f"got {param!r}"
             )
+        elif not math.isfinite(param):
+            raise ValueError(
+                f"calculate_gain: expected `param` (the negative slope) to be finite, got {param!r}"
+            )
         else:
             slope = float(param)
         return math.sqrt(2.0 / (1.0 + slope**2))
@@ -859,10 +863,16 @@ def spectral_radius(radius: float, base: Any = None) -> Initializer:
         dtype, compute = _float_dtype(fn, dtype)
         shape = _shape(fn, shape)
         _min_rank(fn, shape)
-        if shape[-1] != shape[-2]:
-            raise ValueError(f"{fn}: expected a square `shape` (..., n, n), got {shape}")
+        if shape[-1] != shape[-2] or shape[-1] == 0:
+            raise ValueError(f"{fn}: expected a square `shape` (..., n, n), n >= 1, got {shape}")
         w = base_init(key, shape, compute).astype(compute)
         rho = spectral_radius_of(w)
+        _rescalable(
+            fn,
+            "spectral radius",
+            rho,
+            "zeros, or a nilpotent matrix such as a strictly triangular one",
+        )
         return (w * (radius / rho)[..., None, None]).astype(dtype)
 
     return init
@@ -895,11 +905,29 @@ def max_singular_value(value: float, base: Any = None) -> Initializer:
         dtype, compute = _float_dtype(fn, dtype)
         shape = _shape(fn, shape)
         _min_rank(fn, shape)
+        if 0 in shape[-2:]:
+            raise ValueError(f"{fn}: expected a `shape` (..., m, n), m, n >= 1, got {shape}")
         w = base_init(key, shape, compute).astype(compute)
         sigma = lapack.svd(w, compute_uv=False)[..., 0]
+        _rescalable(fn, "largest singular value", sigma, "the zero matrix")
         return (w * (value / sigma)[..., None, None]).astype(dtype)
 
     return init
+
+
+def _rescalable(fn: str, what: str, scale: Array, example: str) -> None:
+    """Raises when a sample's ``scale`` is 0 or not finite: it cannot be rescaled.
+
+    Under a trace (``jit``) the values are unknown and such a sample comes out NaN.
+    """
+    if isinstance(scale, jax.core.Tracer):
+        return
+    bad = ~np.isfinite(np.asarray(scale)) | (np.asarray(scale) == 0)
+    if np.any(bad):
+        raise ValueError(
+            f"{fn}: expected a `base` whose samples can be rescaled, got one with {what} "
+            f"{np.asarray(scale)[bad].flat[0]} ({example})"
+        )
 
 
 # ---------------------------------------------------------------------------------------

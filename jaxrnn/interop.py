@@ -104,6 +104,8 @@ def _as_numpy(name: str, value: Any) -> np.ndarray:
     """A torch tensor or array-like as a NumPy array (float64 kept, other floats float32)."""
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor, no torch import
         value = value.detach().cpu()
+        if not getattr(value, "is_floating_point", lambda: True)():
+            raise TypeError(f"from_torch: expected a floating `{name}`, got dtype {value.dtype}")
         if str(value.dtype) != "torch.float64":
             value = value.float()  # bfloat16 has no NumPy dtype
         value = value.numpy()

@@ -265,6 +265,14 @@ class Bidirectional(nn.Module):
           merged outputs, or ``((forward_carry, backward_carry), outputs)``.
         """
         _checks.one_of("Bidirectional", "merge", self.merge, _MERGES)
+        layouts = [
+            getattr(rnn, "time_major", False) for rnn in (self.forward_rnn, self.backward_rnn)
+        ]
+        if layouts[0] != layouts[1]:
+            raise ValueError(
+                "Bidirectional: expected `forward_rnn` and `backward_rnn` of one layout, got "
+                f"time_major={layouts[0]} and time_major={layouts[1]}"
+            )
         return_carry = self.return_carry if return_carry is None else return_carry
         starts = bidirectional_starts(initial_carry)
         probes = (None, None) if hidden_probe is None else (hidden_probe[0], hidden_probe[1])
@@ -297,7 +305,15 @@ def bidirectional_starts(initial_carry: Any) -> tuple[Any, Any]:
 
 def merge_directions(ys: list[Array], merge: str) -> Array:
     """The forward and backward outputs, concatenated on features or summed."""
-    return jnp.concatenate(ys, axis=-1) if merge == "concat" else ys[0] + ys[1]
+    if merge == "concat":
+        return jnp.concatenate(ys, axis=-1)
+    if ys[0].shape != ys[1].shape:
+        raise ValueError(
+            f"Bidirectional: merge='sum' needs directions of one output size, got "
+            f"{ys[0].shape[-1]} (forward) and {ys[1].shape[-1]} (backward); use "
+            "merge='concat'"
+        )
+    return ys[0] + ys[1]
 
 
 class Stack(nn.Module):

@@ -34,6 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxrnn import _checks
 from jaxrnn.typing import Array
 
 _CLIPPINGS = ("global_norm", "elementwise", "none")
@@ -105,13 +106,16 @@ def _schedule(
             f"make_optimizer: expected `learning_rate` to be a number or an optax schedule, "
             f"got {learning_rate!r}"
         )
-    if not learning_rate > 0:
-        raise ValueError(f"make_optimizer: expected `learning_rate` > 0, got {learning_rate}")
+    learning_rate = _checks.real_in(
+        "make_optimizer", "learning_rate", learning_rate, 0, low_open=True
+    )
     if schedule in (None, "constant"):
-        return float(learning_rate)
+        return learning_rate
     if schedule not in _SCHEDULES:
         raise ValueError(f"make_optimizer: expected `schedule` in {_SCHEDULES}, got {schedule!r}")
-    if not isinstance(total_steps, int) or total_steps <= warmup_steps or warmup_steps < 0:
+    _checks.nonnegative_int("make_optimizer", "warmup_steps", warmup_steps)
+    _checks.positive_int("make_optimizer", "total_steps", total_steps)
+    if total_steps <= warmup_steps:
         raise ValueError(
             "make_optimizer: a schedule needs int `total_steps` > `warmup_steps` >= 0, got "
             f"total_steps={total_steps!r}, warmup_steps={warmup_steps!r}"
@@ -176,13 +180,29 @@ def make_optimizer(
       An ``optax.GradientTransformation``.
 
     Raises:
-      ValueError: unknown ``clipping``, ``optimizer`` or ``schedule``, a non-positive
-        learning rate or threshold.
+      ValueError: unknown ``clipping``, ``optimizer`` or ``schedule``; a learning rate,
+        threshold or ``eps`` that is not finite and > 0; ``b1``, ``b2``, ``decay``
+        outside ``[0, 1)``; a negative ``momentum`` or ``weight_decay`` (PyTorch's
+        bounds).
+      TypeError: a hyper-parameter that is not a real number.
 
     References:
       Pascanu, Mikolov & Bengio, "On the difficulty of training recurrent neural
       networks", ICML 2013, arXiv:1211.5063. Kingma & Ba, "Adam", ICLR 2015.
     """
+    owner = "make_optimizer"
+    # PyTorch's bounds (torch.optim.Adam/SGD/RMSprop): 0 <= beta < 1, eps >= 0, momentum
+    # >= 0, weight decay >= 0; eps = 0 would divide 0 by 0 for a zero gradient.
+    b1 = _checks.real_in(owner, "b1", b1, 0, 1, high_open=True)
+    b2 = _checks.real_in(owner, "b2", b2, 0, 1, high_open=True)
+    eps = _checks.real_in(owner, "eps", eps, 0, low_open=True)
+    momentum = _checks.real_in(owner, "momentum", momentum, 0)
+    decay = _checks.real_in(owner, "decay", decay, 0, 1, high_open=True)
+    weight_decay = _checks.real_in(owner, "weight_decay", weight_decay, 0)
+    if not isinstance(nesterov, bool):
+        raise TypeError(f"{owner}: expected `nesterov` to be a bool, got {nesterov!r}")
+    if max_grad_norm is not None:
+        max_grad_norm = _checks.real_in(owner, "max_grad_norm", max_grad_norm, 0, low_open=True)
     if max_grad_norm is None and clipping == "global_norm":
         clipping = "none"  # max_grad_norm=None: no clipping
     if clipping not in _CLIPPINGS:
@@ -194,7 +214,7 @@ def make_optimizer(
     lr = _schedule(learning_rate, schedule, total_steps, warmup_steps)
     chain = []
     if clipping != "none":
-        if max_grad_norm is None or not max_grad_norm > 0:
+        if max_grad_norm is None:
             raise ValueError(
                 f"make_optimizer: expected `max_grad_norm` > 0 with clipping={clipping!r}, "
                 f"got {max_grad_norm!r}"
@@ -251,8 +271,24 @@ class TrainState(flax.struct.PyTreeNode):
         Returns:
           The state.
         """
-        if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        dtype = getattr(key, "dtype", None)
+        if dtype is None or not (
+            jnp.issubdtype(dtype, jax.dtypes.prng_key) or jnp.issubdtype(dtype, jnp.unsignedinteger)
+        ):
+            raise TypeError(
+                "TrainState.create: expected `key` to be a PRNG key (jax.random.key(seed)) or "
+                f"its raw uint32 data, got {key!r}"
+            )
+        if jnp.issubdtype(dtype, jax.dtypes.prng_key):
             key = jax.random.key_data(key)
+        try:  # raw data of the wrong length fails here, not at the first step
+            jax.random.wrap_key_data(key)
+        except Exception as err:
+            raise ValueError(
+                "TrainState.create: expected `key` to be raw key data of the default PRNG "
+                f"implementation (shape {jax.random.key_data(jax.random.key(0)).shape}), got "
+                f"shape {jnp.shape(key)}"
+            ) from err
         return cls(
             step=jnp.zeros((), jnp.int32),
             params=params,
@@ -261,6 +297,16 @@ class TrainState(flax.struct.PyTreeNode):
             nonfinite_streak=jnp.zeros((), jnp.int32),
             nonfinite_total=jnp.zeros((), jnp.int32),
         )
+
+
+def _all_finite(tree: Any) -> Array:
+    """True when every entry of every inexact leaf of ``tree`` is finite."""
+    checks = [
+        jnp.all(jnp.isfinite(leaf))
+        for leaf in jax.tree_util.tree_leaves(tree)
+        if jnp.issubdtype(jnp.result_type(leaf), jnp.inexact)
+    ]
+    return jnp.all(jnp.stack(checks)) if checks else jnp.asarray(True)
 
 
 def _select(keep_new: Array, new: Any, old: Any) -> Any:
@@ -279,10 +325,11 @@ def make_train_step(
 
     ``loss_fn(params, batch, rng)`` returns a scalar loss or ``(loss, aux)`` with
     ``aux`` a dict of scalar metrics. The step splits ``state.rng``, differentiates,
-    applies ``optimizer`` and, when the loss or the gradient norm is not finite, keeps
-    the old parameters and optimizer state (selected, not zero-updated, so they stay
-    bit-identical; unlike ``optax.apply_if_finite``, which lets non-finite updates
-    through after a number of errors).
+    applies ``optimizer`` and, when the loss, the gradient norm, the new parameters or
+    the new optimizer state are not finite, keeps the old parameters and optimizer
+    state (selected, not zero-updated, so they stay bit-identical; unlike
+    ``optax.apply_if_finite``, which lets non-finite updates through after a number of
+    errors).
 
     Metrics: ``loss``, ``grad_norm`` (:math:`\|g\|` before clipping),
     ``clipped_grad_norm`` (after), ``clipped`` (bool), ``param_norm``, ``nonfinite``
@@ -308,14 +355,24 @@ def make_train_step(
 
         def loss_and_aux(params):
             out = loss_fn(params, batch, step_rng)
-            return out if isinstance(out, tuple) else (out, {})
+            loss, aux = out if isinstance(out, tuple) else (out, {})
+            if jnp.shape(loss) != ():
+                raise TypeError(
+                    "make_train_step: expected `loss_fn` to return a scalar loss (or "
+                    f"(loss, aux)), got a loss of shape {jnp.shape(loss)}; reduce it, e.g. "
+                    "with jnp.mean"
+                )
+            return loss, aux
 
         (loss, aux), grads = jax.value_and_grad(loss_and_aux, has_aux=True)(state.params)
         grad_norm = optax.tree.norm(grads)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         clipped_norm = optax.tree_utils.tree_get(opt_state, "clipped_grad_norm", grad_norm)
+        # The update too: a huge learning rate can turn finite gradients into infinite
+        # parameters (or optimizer moments).
         finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
+        finite = finite & _all_finite(params) & _all_finite(opt_state)
         params = _select(finite, params, state.params)
         opt_state = _select(finite, opt_state, state.opt_state)
         streak = jnp.where(finite, 0, state.nonfinite_streak + 1).astype(jnp.int32)
@@ -342,7 +399,19 @@ def make_train_step(
     if num_seeds is not None:
         if isinstance(num_seeds, bool) or not isinstance(num_seeds, int) or num_seeds < 1:
             raise ValueError(f"make_train_step: expected `num_seeds` >= 1, got {num_seeds!r}")
-        step = jax.vmap(step, in_axes=(0, None if shared_batch else 0))
+        vmapped = jax.vmap(step, in_axes=(0, None if shared_batch else 0))
+
+        def step(state: TrainState, batch: Any) -> tuple[TrainState, dict[str, Array]]:
+            for path, leaf in jax.tree_util.tree_leaves_with_path(state):
+                if jnp.ndim(leaf) == 0 or jnp.shape(leaf)[0] != num_seeds:
+                    raise ValueError(
+                        f"make_train_step: with num_seeds={num_seeds}, expected every leaf of "
+                        f"`state` to have a leading seed axis of {num_seeds}, got shape "
+                        f"{jnp.shape(leaf)} at {jax.tree_util.keystr(path)}; build the state "
+                        "with jax.vmap(TrainState.create, ...) over that many keys"
+                    )
+            return vmapped(state, batch)
+
     return jax.jit(step) if jit else step
 
 
@@ -465,10 +534,42 @@ class _MetricsWriter:
                 raise ValueError(
                     f"fit: expected `metrics_path` ending in .jsonl or .csv, got {self.path}"
                 )
+            blocked = [q for q in self.path.parents if q.exists() and not q.is_dir()]
+            if self.path.is_dir() or blocked:
+                raise ValueError(
+                    f"fit: expected `metrics_path` to be a file in a directory, got {self.path} "
+                    f"({'a directory' if self.path.is_dir() else f'{blocked[0]} is a file'})"
+                )
             if not write:  # another process writes the file
                 self.path = None
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def drop_after(self, step: int) -> None:
+        """Removes the rows of steps after ``step`` (logged, then lost with a crash).
+
+        A resumed run logs those steps again; without this the file would hold them twice.
+        """
+        if self.path is None:
+            return
+        paths = [self.path]
+        if self.path.suffix == ".csv":
+            paths.append(self.path.with_name(self.path.stem + "_eval.csv"))
+        for path in paths:
+            if not path.exists():
+                continue
+            lines = path.read_text().splitlines(keepends=True)
+            if path.suffix == ".jsonl":
+                kept = [line for line in lines if json.loads(line)["step"] <= step]
+            else:
+                position = next(csv.reader(lines[:1])).index("step") if lines else 0
+                kept = lines[:1] + [
+                    line for line in lines[1:] if int(next(csv.reader([line]))[position]) <= step
+                ]
+            if len(kept) != len(lines):
+                temporary = path.with_name(path.name + ".tmp")
+                temporary.write_text("".join(kept))
+                temporary.replace(path)  # atomic: a crash keeps the old file or the new
 
     def write(self, row: dict[str, Any]) -> None:
         if self.path is None:
@@ -527,9 +628,12 @@ def fit(
     * ``eval_fn(params) -> {name: value}`` every ``eval_every`` steps and at the end.
     * Checkpoints (orbax, atomic, the last ``keep_checkpoints`` kept) every
       ``checkpoint_every`` steps, at the end, and before any exception propagates, so
-      no finished step is lost. With ``resume`` and an existing checkpoint the run
-      continues from the latest one; ``resume=False`` on a directory that already holds
-      checkpoints raises ``CheckpointError`` rather than mixing two runs.
+      no finished step is lost. A Ctrl-C is held until the step in flight (and a save in
+      progress) is done, then raised as ``KeyboardInterrupt`` after saving that step; a
+      second Ctrl-C raises at once (``jaxrnn._interrupts``). With ``resume`` and an
+      existing checkpoint the run continues from the latest one; ``resume=False`` on a
+      directory that already holds checkpoints raises ``CheckpointError`` rather than
+      mixing two runs.
     * Non-finite steps are skipped by the step; after ``max_nonfinite_steps`` in a row
       (in every seed, for a vmapped state) ``NonFiniteError`` is raised.
     * ``mesh``: data parallelism; the state is replicated (a checkpoint is restored
@@ -585,7 +689,7 @@ def fit(
     """
     from tqdm.auto import tqdm
 
-    from jaxrnn import _peers, parallel
+    from jaxrnn import _interrupts, _peers, parallel
     from jaxrnn import checkpoint as checkpoint_lib
 
     for name, value, low in (
@@ -625,6 +729,7 @@ def fit(
     history: list[dict[str, Any]] = []
     evals: list[dict[str, Any]] = []
     start = int(np.max(jax.device_get(state.step)))
+    writer.drop_after(start)
     if start > num_steps:
         where = f"restored from {manager.directory}" if manager and existing else "given"
         warnings.warn(
@@ -659,7 +764,8 @@ def fit(
     stuck: set[int] = set()  # seeds past max_nonfinite_steps, reported once each
     bar = tqdm(total=num_steps, initial=start, desc=description, disable=not (progress and lead))
     step = start
-    with _peers.PeerWatch("fit") as watch:
+    failed = True  # until the run ends normally
+    with _peers.PeerWatch("fit") as watch, _interrupts.held() as interrupts:
         try:
             with contextlib.closing(bar):
                 while step < num_steps:
@@ -693,6 +799,7 @@ def fit(
                         )
                     if checkpoint_every and step % checkpoint_every == 0 and step != num_steps:
                         save(step)
+                    interrupts.check()  # a Ctrl-C during the step or the save: raised here
             evaluate(step)
             save(step, force=True)
         except (NonFiniteError, PreemptedError):
@@ -709,9 +816,16 @@ def fit(
             elif manager is not None and step > start and manager.latest_step() != step:
                 save(step, force=True)  # never lose a finished step
             raise
+        else:
+            failed = False
         finally:
             if manager is not None and not (multi and watch.failed):
-                manager.close()
+                try:
+                    manager.close()
+                except Exception:
+                    if not failed:
+                        raise
+                    # The error being raised is the one to see; the saves are complete.
     return FitResult(state, history, evals)
 
 

@@ -206,11 +206,41 @@ def test_cli_suite_in_worker_processes(tmp_path, monkeypatch, capsys, values, st
     assert report.index(f"## {first}") < report.index(f"## {second}")
 
 
-def test_cli_jobs_needs_importable_modules(tmp_path):
+def test_cli_jobs_needs_importable_modules(tmp_path, capsys):
     registry = {"a": _fake_experiment(True), "b": _fake_experiment(True)}
-    with pytest.raises(TypeError, match="importable module for 'a'"):
-        _harness.cli(registry, ["--runs-root", str(tmp_path), "--jobs", "2"])
+    assert _harness.cli(registry, ["--runs-root", str(tmp_path), "--jobs", "2"]) == 3
+    assert "importable module for 'a'" in capsys.readouterr().err
     assert _harness.cli(registry, ["--runs-root", str(tmp_path), "--jobs", "1"]) == 0
+
+
+def test_cli_run_time_errors_exit_3_and_claims_1(tmp_path, capsys):
+    def run(config):
+        if config.depth > 5:
+            raise ValueError(f"depth {config.depth} is too deep for this experiment")
+        return _fake_experiment(False).run(config)
+
+    fake = types.SimpleNamespace(__doc__="A fake.", QUICK=_Config(), FULL=_Config(), run=run)
+    root = ["--runs-root", str(tmp_path)]
+    assert _harness.cli({"fake": fake}, ["fake", "--depth=9", *root]) == 3
+    err = capsys.readouterr().err
+    assert "ValueError: depth 9 is too deep" in err and "run-time error (exit status 3)" in err
+    assert _harness.cli({"fake": fake}, ["fake", "--depth=4", *root]) == 1  # a failed claim
+
+
+def test_cli_checks_the_runs_root_before_running(tmp_path, capsys):
+    taken = tmp_path / "a_file"
+    taken.write_text("")
+
+    def run(config):
+        raise AssertionError("ran before checking --runs-root")
+
+    fake = types.SimpleNamespace(__doc__="A fake.", QUICK=_Config(), FULL=_Config(), run=run)
+    for root in (taken, taken / "below"):
+        with pytest.raises(SystemExit) as exit_info:
+            _harness.cli({"fake": fake}, ["fake", "--runs-root", str(root)])
+        assert exit_info.value.code == 2
+        expected = f"--runs-root: expected a directory, but {taken} is a file"
+        assert expected in capsys.readouterr().err
 
 
 def test_cli_single_full_and_overrides(tmp_path, monkeypatch):

@@ -651,3 +651,21 @@ K = jax.random.key(0)
 def test_bad_input(make, error, match):
     with pytest.raises(error, match=match):
         make()
+
+
+def test_rescaled_initializers_reject_bases_that_cannot_be_rescaled(key):
+    def strictly_upper(k, shape, dtype=jnp.float32):
+        return jnp.triu(jax.random.normal(k, shape, dtype), 1)
+
+    for base in ("zeros", strictly_upper):
+        with pytest.raises(ValueError, match="spectral radius 0"):
+            init.spectral_radius(1.5, base=base)(key, (4, 4))
+    with pytest.raises(ValueError, match="largest singular value 0"):
+        init.max_singular_value(1.0, base="zeros")(key, (4, 4))
+    with pytest.raises(ValueError, match=r"n >= 1, got \(0, 0\)"):
+        init.spectral_radius(1.5)(key, (0, 0))
+    with pytest.raises(ValueError, match=r"m, n >= 1, got \(3, 0\)"):
+        init.max_singular_value(1.0)(key, (3, 0))
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="`param`"):
+            init.calculate_gain("leaky_relu", param=bad)

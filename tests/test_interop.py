@@ -398,6 +398,9 @@ def test_state_dict_errors_name_the_option():
     integers = {k: v.numpy().astype(np.int32) for k, v in gru.items()}
     with pytest.raises(TypeError, match="floating `weight_ih_l0`"):
         interop.from_torch(integers, batch_first=True)
+    int_tensors = {k: v.long() for k, v in gru.items()}  # torch tensors, not NumPy
+    with pytest.raises(TypeError, match=r"floating `weight_ih_l0`, got dtype torch\.int64"):
+        interop.from_torch(int_tensors, batch_first=True)
 
 
 def test_module_options_must_agree():

@@ -477,3 +477,24 @@ def test_every_sequence_layer_follows_one_protocol(x, name):
     _assert_tree_close(layer.apply(variables, x, lengths, deterministic=True), outputs)
     with pytest.raises(TypeError):
         layer.apply(variables, x, lengths, zeros)  # the carry is keyword-only
+
+
+def test_bidirectional_rejects_mixed_layouts_and_unequal_sums():
+    x = jnp.zeros((2, 5, 3))
+    mixed = jaxrnn.Bidirectional(
+        jaxrnn.RNN(jaxrnn.GRUCell(4), time_major=True), jaxrnn.RNN(jaxrnn.GRUCell(4))
+    )
+    with pytest.raises(ValueError, match="time_major=True and time_major=False"):
+        mixed.init(jax.random.key(0), x)
+    unequal = jaxrnn.Bidirectional(
+        jaxrnn.RNN(jaxrnn.GRUCell(4)), jaxrnn.RNN(jaxrnn.GRUCell(6)), merge="sum"
+    )
+    with pytest.raises(ValueError, match=r"merge='sum' .* got 4 \(forward\) and 6"):
+        unequal.init(jax.random.key(0), x)
+
+
+@pytest.mark.parametrize("field", ["dtype", "param_dtype"])
+def test_layers_reject_non_floating_dtypes(field):
+    for layer in (jaxrnn.LSTM(4, **{field: jnp.int8}), jaxrnn.GRU(4, **{field: "int32"})):
+        with pytest.raises(TypeError, match=f"floating `{field}`"):
+            layer.init(jax.random.key(0), jnp.zeros((2, 5, 3)))

@@ -2,6 +2,11 @@
 
 import csv
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 import warnings
 
 import chex
@@ -437,3 +442,177 @@ def test_vmapped_seeds_equal_separate_runs():
             jax.tree_util.tree_map(lambda x, i=i: x[i], together.state.params), alone.params,
             **TOL,
         )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------
+# Bad input fails at once; the guard covers the update; interrupts keep finished steps.
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "named"),
+    [
+        ({"learning_rate": float("inf")}, ValueError, "learning_rate"),
+        ({"learning_rate": float("nan")}, ValueError, "learning_rate"),
+        ({"learning_rate": -1e-3}, ValueError, "learning_rate"),
+        ({"learning_rate": "1e-3"}, TypeError, "learning_rate"),
+        ({"eps": -1.0}, ValueError, "eps"),
+        ({"eps": 0.0}, ValueError, "eps"),
+        ({"b1": 1.5}, ValueError, "b1"),
+        ({"b2": -1.0}, ValueError, "b2"),
+        ({"b1": True}, TypeError, "b1"),
+        ({"optimizer": "sgd", "momentum": -1.0}, ValueError, "momentum"),
+        ({"optimizer": "adamw", "weight_decay": -1.0}, ValueError, "weight_decay"),
+        ({"optimizer": "rmsprop", "decay": 1.0}, ValueError, "decay"),
+        ({"max_grad_norm": "1"}, TypeError, "max_grad_norm"),
+        ({"max_grad_norm": float("inf")}, ValueError, "max_grad_norm"),
+        ({"max_grad_norm": 0.0}, ValueError, "max_grad_norm"),
+        ({"nesterov": "yes"}, TypeError, "nesterov"),
+        ({"schedule": "cosine", "total_steps": 10.5}, TypeError, "total_steps"),
+        ({"schedule": "warmup_cosine", "total_steps": 10, "warmup_steps": -1}, ValueError,
+         "warmup_steps"),
+    ],
+)  # fmt: skip
+def test_make_optimizer_rejects_bad_hyperparameters(kwargs, error, named):
+    kwargs = {"learning_rate": 1e-3, **kwargs}
+    with pytest.raises(error, match=f"`{named}`"):
+        training.make_optimizer(**kwargs)
+
+
+def test_the_guard_rejects_an_update_that_makes_the_parameters_infinite():
+    params = {"w": jnp.full((3,), 2.0)}
+    opt = training.make_optimizer(1e38, optimizer="sgd", momentum=0.0, clipping="none")
+    state = training.TrainState.create(params, opt, jax.random.key(0))
+
+    def loss(p, batch, rng):
+        del batch, rng
+        return jnp.sum(p["w"] ** 2) * 10.0  # gradient 40 per entry: 1e38 * 40 = inf
+
+    step = training.make_train_step(loss, opt)
+    new, metrics = step(state, {})
+    assert bool(metrics["nonfinite"])  # the loss and the gradient are finite; the update is not
+    assert _bits(new.params) == _bits(state.params)
+    with pytest.raises(training.NonFiniteError, match="last finite step"):
+        training.fit(state, step, lambda s: {}, num_steps=5, max_nonfinite_steps=2, progress=False)
+
+
+def test_train_state_and_step_name_what_is_wrong():
+    opt = training.make_optimizer(1e-3)
+    params = {"w": jnp.ones(3)}
+    with pytest.raises(TypeError, match="`key`"):
+        training.TrainState.create(params, opt, None)
+    with pytest.raises(ValueError, match=r"`key` .* shape \(5,\)"):
+        training.TrainState.create(params, opt, jnp.zeros(5, jnp.uint32))
+    state = training.TrainState.create(params, opt, jax.random.key(0))
+    vector = training.make_train_step(lambda p, b, r: p["w"] * 2.0, opt)
+    with pytest.raises(TypeError, match=r"scalar loss .* shape \(3,\)"):
+        vector(state, {})
+    seeded = training.make_train_step(lambda p, b, r: jnp.sum(p["w"]), opt, num_seeds=2)
+    with pytest.raises(ValueError, match=r"num_seeds=2, .* leading seed axis of 2"):
+        seeded(state, {})
+
+
+def test_fit_checks_its_output_paths_before_training(tmp_path):
+    state, opt = _state()
+    step = training.make_train_step(_loss, opt)
+    taken = tmp_path / "a_file"
+    taken.write_text("not a directory")
+
+    def batches(k):
+        raise AssertionError("fit trained before checking its paths")
+
+    from jaxrnn.checkpoint import CheckpointError
+
+    with pytest.raises(CheckpointError, match="to be a directory, got the file"):
+        training.fit(state, step, batches, num_steps=3, checkpoint_dir=taken, progress=False)
+    with pytest.raises(ValueError, match="`metrics_path`"):
+        training.fit(state, step, batches, num_steps=3, metrics_path=taken / "m.jsonl")
+    with pytest.raises(ValueError, match="`metrics_path`"):
+        training.fit(state, step, batches, num_steps=3, metrics_path=tmp_path)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_a_resume_logs_each_step_once(tmp_path, suffix):
+    state, opt = _state()
+    step = training.make_train_step(_loss, opt)
+    batches = training.array_batches(_data(), 8, seed=0)
+    path, ckpt = tmp_path / f"metrics{suffix}", tmp_path / "ckpt"
+    kwargs = {"metrics_path": path, "checkpoint_dir": ckpt, "progress": False}
+    training.fit(state, step, batches, num_steps=5, eval_fn=lambda p: {"n": 1.0}, **kwargs)
+    # A crash after step 5's checkpoint leaves rows of steps 6 and 7 that the resumed run
+    # logs again.
+    crashed = training.fit(state, step, batches, num_steps=7, **kwargs)
+    assert int(crashed.state.step) == 7
+    import shutil
+
+    shutil.rmtree(ckpt / "7")
+    training.fit(state, step, batches, num_steps=9, eval_fn=lambda p: {"n": 1.0}, **kwargs)
+    if suffix == ".jsonl":
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        train = [r["step"] for r in rows if r["kind"] == "train"]
+        evals = [r["step"] for r in rows if r["kind"] == "eval"]
+    else:
+        train = [int(r["step"]) for r in csv.DictReader(path.open())]
+        evals = [int(r["step"]) for r in csv.DictReader(path.with_name("metrics_eval.csv").open())]
+    assert train == list(range(1, 10))
+    assert evals == [5, 9]
+
+
+INTERRUPTED = """
+import json, pathlib, sys, time
+import jax, jax.numpy as jnp, numpy as np
+from jaxrnn.checkpoint import Checkpointer
+from jaxrnn.training import TrainState, fit, make_optimizer, make_train_step
+
+root = pathlib.Path(sys.argv[1])
+opt = make_optimizer(1e-3)
+params = {f"w{i}": jnp.ones((64, 64)) for i in range(16)}  # saves take a while
+state = TrainState.create(params, opt, jax.random.key(0))
+step = make_train_step(lambda p, b, r: sum(jnp.sum(v ** 2) for v in p.values()) * 1e-6, opt)
+finished = []
+jax.block_until_ready(step(state, {}))  # compiled before the first interrupt
+
+def counted(state, batch):
+    out = step(state, batch)
+    finished.append(int(out[0].step))
+    return out
+
+print("ready", flush=True)
+for trial in range(1000):
+    try:
+        fit(state, counted, lambda s: {}, num_steps=10**6, checkpoint_dir=root / "ckpt",
+            checkpoint_every=1, keep_checkpoints=2, progress=False)
+    except KeyboardInterrupt:
+        latest = Checkpointer(root / "ckpt").latest_step()
+        tmp = [p.name for p in (root / "ckpt").iterdir() if "tmp" in p.name]
+        done = finished[-1] if finished else None  # None: interrupted before any step
+        print(json.dumps({"finished": done, "latest": latest, "tmp": tmp}), flush=True)
+"""
+
+
+def test_ctrl_c_during_saves_keeps_the_finished_step(tmp_path):
+    script = tmp_path / "interrupted.py"
+    script.write_text(INTERRUPTED)
+    proc = subprocess.Popen(
+        ["timeout", "-k", "5", "120", sys.executable, str(script), str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout.readline().strip() == "ready"
+    child = int(subprocess.check_output(["pgrep", "-P", str(proc.pid)]))
+    rng = np.random.default_rng(0)
+    reports = []
+    for _ in range(INTERRUPTS):
+        time.sleep(0.3 + rng.uniform(0.0, 0.2))  # most of a run's time is in its saves
+        os.kill(child, signal.SIGINT)
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read()[-3000:]
+        reports.append(json.loads(line))
+    proc.kill()
+    proc.wait(timeout=30)
+    for report in reports:
+        assert report["latest"] == report["finished"], reports  # the finished step is saved
+        assert report["tmp"] == [], reports  # no half-written save left behind
+    assert len({r["finished"] for r in reports}) == INTERRUPTS  # training went on each time
+
+
+INTERRUPTS = 12
