@@ -48,7 +48,9 @@ class Checkpointer:
     def __init__(
         self, directory: str | pathlib.Path, max_to_keep: int | None = 3, *, create: bool = True
     ):
-        if max_to_keep is not None and (not isinstance(max_to_keep, int) or max_to_keep < 1):
+        if max_to_keep is not None and (
+            isinstance(max_to_keep, bool) or not isinstance(max_to_keep, int) or max_to_keep < 1
+        ):
             raise ValueError(f"Checkpointer: expected `max_to_keep` >= 1, got {max_to_keep!r}")
         self.directory = pathlib.Path(directory).absolute()
         if self.directory.exists() and not self.directory.is_dir():

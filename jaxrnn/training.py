@@ -465,7 +465,14 @@ def array_batches(
             raise TypeError(f"array_batches: expected an integer `{name}`, got {value!r}")
     if seed < 0:
         raise ValueError(f"array_batches: expected `seed` >= 0, got {seed}")
+    if not isinstance(arrays, Mapping) or not arrays:
+        raise TypeError(
+            f"array_batches: expected `arrays` to be a non-empty mapping of name to array, "
+            f"got {type(arrays).__name__}"
+        )
     arrays = {k: np.asarray(v) for k, v in arrays.items()}
+    if any(v.ndim == 0 for v in arrays.values()):
+        raise ValueError("array_batches: expected `arrays` of rank >= 1 (examples first)")
     sizes = {len(v) for v in arrays.values()}
     if len(sizes) != 1:
         raise ValueError(f"array_batches: expected `arrays` of one length, got {sizes}")
