@@ -66,7 +66,7 @@ EXPERIMENTS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Runs the command line; returns the exit status (0 pass, 1 claim failed, 2 usage)."""
+    """Runs the command line; returns the exit status (0 pass, 1 claim failed, 2 usage, 3 error)."""
     return _harness.cli(EXPERIMENTS, sys.argv[1:] if argv is None else argv)
 
 

@@ -513,6 +513,17 @@ def _run_in_worker(
     return dataclasses.replace(result, figures=dict.fromkeys(result.figures)), run_dir, seconds
 
 
+def check_importable(experiments: Mapping[str, types.ModuleType]) -> None:
+    """Raises ``TypeError`` unless every experiment is a module a worker can import."""
+    for name, module in experiments.items():
+        importable = isinstance(module, types.ModuleType)
+        if not importable or sys.modules.get(module.__name__) is not module:
+            raise TypeError(
+                f"--jobs > 1 runs each experiment in a worker process that imports its module; "
+                f"expected an importable module for {name!r}, got {type(module).__name__}"
+            )
+
+
 def _run_parallel(
     experiments: Mapping[str, types.ModuleType],
     configs: Mapping[str, Any],
@@ -526,13 +537,7 @@ def _run_parallel(
     written to ``<root>/logs/<name>.log``; its table is printed when it ends, and the
     results come back in the registry's order.
     """
-    for name, module in experiments.items():
-        importable = isinstance(module, types.ModuleType)
-        if not importable or sys.modules.get(module.__name__) is not module:
-            raise TypeError(
-                f"--jobs > 1 runs each experiment in a worker process that imports its module; "
-                f"expected an importable module for {name!r}, got {type(module).__name__}"
-            )
+    check_importable(experiments)
     logs = root / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     context = multiprocessing.get_context("spawn")  # jax does not survive fork
@@ -628,8 +633,14 @@ def cli(experiments: Mapping[str, types.ModuleType], argv: Sequence[str]) -> int
         root.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         parser.error(f"--runs-root: cannot create {root}: {err}")
+    jobs = 1 if args.name else (args.jobs or _default_jobs())
+    if jobs > 1 and len(names) > 1:
+        try:
+            check_importable({name: experiments[name] for name in configs})
+        except TypeError as err:
+            parser.error(str(err))
     try:
-        return _run_and_report(experiments, configs, names, args, jobs=args.jobs)
+        return _run_and_report(experiments, configs, names, args, jobs=jobs)
     except Exception:  # an experiment raised: not a claim that failed
         traceback.print_exc()
         print(
@@ -644,7 +655,6 @@ RUNTIME_ERROR = 3
 
 def _run_and_report(experiments, configs, names, args, jobs) -> int:
     """Runs the experiments of ``configs``; returns 0 (every claim passed) or 1."""
-    jobs = 1 if args.name else (jobs or _default_jobs())
     runs = []
     if jobs > 1 and len(names) > 1:
         names = []  # run below, in the workers

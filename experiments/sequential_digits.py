@@ -70,7 +70,9 @@ BASELINES = {"logistic": "logistic regression", "mlp": "MLP", "majority": "major
 CALIBRATION_SEEDS = (0, 1, 2, 3, 4, 5)
 # Frozen thresholds; the calibration behind them is in Config's docstring.
 IRNN_MIN_OVER_MAJORITY = {"plain": 3.5, "permuted": 1.5}  # worst seed, IRNN / majority class
-PERMUTATION_SENSITIVE = ("gru",)  # models whose permutation cost is claimed (LSTM: Config)
+# Models whose permutation cost is claimed: none at this budget (LSTM and GRU withdrawn
+# after failing on held-out seeds, see Config); the machinery stays for larger budgets.
+PERMUTATION_SENSITIVE: tuple[str, ...] = ()
 MIN_PERMUTATION_COST = 0.02  # seed mean of plain - permuted accuracy, minus logistic's
 
 
@@ -156,6 +158,12 @@ class Config:
     .767/.764). Withdrawn from the claim, not loosened: the LSTM's permutation cost at
     this budget depends on the seed (one calibration seed of six also measured .003), so
     a two-seed mean cannot carry it; its cost is reported in the table, not claimed.
+    **The GRU followed** (2026-12-03): after a change of the train step that moves the
+    parameters by rounding only (3.6e-7 after 100 steps of three vmapped seeds; the
+    guard on the update), its held-out permutation cost went from .044 [-.132, .221] to
+    .001 [-.475, .478] (plain .719 .792, permuted .756 .753): the cost at this budget is
+    within seed and rounding noise, so it is withdrawn too, and the table shows both
+    orders' accuracies. The permuted-order contrast is claimed in ``pixel_mnist`` FULL.
 
     FULL (hidden 64, lr 3e-3, 900 steps, seeds 100..103): ``learner_max_gap`` = 0.25.
     Chosen on the former FULL calibration (seeds 0..3, the same recipe through

@@ -60,11 +60,13 @@ def real_in(
     below = low is not None and (out <= low if low_open else out < low)
     above = high is not None and (out >= high if high_open else out > high)
     if below or above:
-        left = "-inf" if low is None else f"{low:g}"
-        right = "inf" if high is None else f"{high:g}"
-        bounds = f"{'(' if low_open or low is None else '['}{left}, {right}"
-        bounds += ")" if high_open or high is None else "]"
-        raise ValueError(f"{owner}: expected `{name}` in {bounds}, got {value!r}")
+        if high is None:
+            expected = f"> {low:g}" if low_open else f">= {low:g}"
+        elif low is None:
+            expected = f"< {high:g}" if high_open else f"<= {high:g}"
+        else:
+            expected = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{owner}: expected `{name}` {expected}, got {value!r}")
     return out
 
 

@@ -43,6 +43,8 @@ class _Held:
 class _NotHeld:
     """Stands in for ``_Held`` where nothing can be held (another thread or handler)."""
 
+    critical = 0
+
     def check(self) -> None:
         return None
 
@@ -68,7 +70,10 @@ def held() -> Iterator[_Held | _NotHeld]:
     """
     global _current
     if not _can_hold():
-        yield _current if _current is not None else _NotHeld()
+        # Inside the main thread's own held block: join it (a save within fit). Any other
+        # thread gets nothing: the main thread's interrupts are not its own.
+        main = threading.current_thread() is threading.main_thread()
+        yield _current if main and _current is not None else _NotHeld()
         return
     state, previous = _Held(), _current
     signal.signal(signal.SIGINT, state.handle)

@@ -34,7 +34,7 @@ import jax
 from jax._src import distributed
 
 _POLL_MS = 500
-_BARRIER_MS = 30_000
+_BARRIER_MS = 10_000  # a peer that already left fit never arrives
 _runs = itertools.count()
 
 
@@ -82,6 +82,7 @@ class PeerWatch:
             try:
                 message = client.blocking_key_value_get(self._key, _POLL_MS)
             except Exception:  # not set yet (DEADLINE_EXCEEDED), or the service is gone
+                self._stop.wait(0.05)  # no busy loop when the call fails at once
                 continue
             if self._stop.is_set() or not self._claimed.acquire(blocking=False):
                 return  # this process is failing itself, or the watch is over
@@ -107,7 +108,8 @@ class PeerWatch:
         """Publishes ``error`` (raised in this process at ``step``) and ends the run.
 
         Returns once every process has seen the error and the distributed runtime is shut
-        down; the caller then re-raises. Does nothing in a single-process run, and
+        down (or after 10 s, when a peer had already finished its ``fit``); the caller
+        then re-raises. Does nothing in a single-process run, and
         blocks forever if this process's watcher is already ending it for a peer's error.
 
         Args:

@@ -378,8 +378,9 @@ def _parameters(module: Any, input_size: int) -> Weights:
         # dtype: |lambda| = exp(-exp(nu_log)) sits within 1e-3 of 1, and bfloat16's 8-bit
         # mantissa in nu_log moves it by a relative 0.4%, which 200 steps compound into a
         # 10-25% error. The complex recurrence runs in complex64 anyway.
+        eigen = ("nu_log", "theta_log", "gamma_log")  # never narrower than the parameters
         p = {
-            k: v if k in ("nu_log", "theta_log", "gamma_log") else v.astype(module.dtype)
+            k: v.astype(jnp.promote_types(v.dtype, module.dtype) if k in eigen else module.dtype)
             for k, v in p.items()
         }
     return p

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import math
+import numbers
 import pathlib
 import warnings
 from collections.abc import Callable, Mapping
@@ -101,7 +103,7 @@ def _schedule(
                 f"schedule, got {schedule!r}"
             )
         return learning_rate
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, int | float):
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real):
         raise TypeError(
             f"make_optimizer: expected `learning_rate` to be a number or an optax schedule, "
             f"got {learning_rate!r}"
@@ -113,6 +115,8 @@ def _schedule(
         return learning_rate
     if schedule not in _SCHEDULES:
         raise ValueError(f"make_optimizer: expected `schedule` in {_SCHEDULES}, got {schedule!r}")
+    if total_steps is None:
+        raise ValueError(f"make_optimizer: schedule={schedule!r} needs an int `total_steps`")
     _checks.nonnegative_int("make_optimizer", "warmup_steps", warmup_steps)
     _checks.positive_int("make_optimizer", "total_steps", total_steps)
     if total_steps <= warmup_steps:
@@ -192,16 +196,17 @@ def make_optimizer(
     """
     owner = "make_optimizer"
     # PyTorch's bounds (torch.optim.Adam/SGD/RMSprop): 0 <= beta < 1, eps >= 0, momentum
-    # >= 0, weight decay >= 0; eps = 0 would divide 0 by 0 for a zero gradient.
+    # >= 0, weight decay >= 0.
     b1 = _checks.real_in(owner, "b1", b1, 0, 1, high_open=True)
     b2 = _checks.real_in(owner, "b2", b2, 0, 1, high_open=True)
-    eps = _checks.real_in(owner, "eps", eps, 0, low_open=True)
-    momentum = _checks.real_in(owner, "momentum", momentum, 0)
+    eps = _checks.real_in(owner, "eps", eps, 0)
+    momentum = 0.0 if momentum is None else _checks.real_in(owner, "momentum", momentum, 0)
     decay = _checks.real_in(owner, "decay", decay, 0, 1, high_open=True)
     weight_decay = _checks.real_in(owner, "weight_decay", weight_decay, 0)
     if not isinstance(nesterov, bool):
         raise TypeError(f"{owner}: expected `nesterov` to be a bool, got {nesterov!r}")
-    if max_grad_norm is not None:
+    if max_grad_norm is not None and clipping != "none" and max_grad_norm != math.inf:
+        # inf: nothing is clipped, the norm is still recorded
         max_grad_norm = _checks.real_in(owner, "max_grad_norm", max_grad_norm, 0, low_open=True)
     if max_grad_norm is None and clipping == "global_norm":
         clipping = "none"  # max_grad_norm=None: no clipping
@@ -299,12 +304,16 @@ class TrainState(flax.struct.PyTreeNode):
         )
 
 
-def _all_finite(tree: Any) -> Array:
-    """True when every entry of every inexact leaf of ``tree`` is finite."""
+def _stays_finite(new: Any, old: Any) -> Array:
+    """True unless an entry that was finite in ``old`` is not finite in ``new``.
+
+    Entries that were already infinite stay allowed: ``optax.contrib.reduce_on_plateau``
+    starts its best value at inf, a parameter may hold an ``-inf`` mask.
+    """
     checks = [
-        jnp.all(jnp.isfinite(leaf))
-        for leaf in jax.tree_util.tree_leaves(tree)
-        if jnp.issubdtype(jnp.result_type(leaf), jnp.inexact)
+        jnp.all(jnp.isfinite(n) | ~jnp.isfinite(o))
+        for n, o in zip(jax.tree_util.tree_leaves(new), jax.tree_util.tree_leaves(old), strict=True)
+        if jnp.issubdtype(jnp.result_type(n), jnp.inexact)
     ]
     return jnp.all(jnp.stack(checks)) if checks else jnp.asarray(True)
 
@@ -372,7 +381,8 @@ def make_train_step(
         # The update too: a huge learning rate can turn finite gradients into infinite
         # parameters (or optimizer moments).
         finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
-        finite = finite & _all_finite(params) & _all_finite(opt_state)
+        finite = finite & _stays_finite(updates, state.params)
+        finite = finite & _stays_finite(opt_state, state.opt_state)
         params = _select(finite, params, state.params)
         opt_state = _select(finite, opt_state, state.opt_state)
         streak = jnp.where(finite, 0, state.nonfinite_streak + 1).astype(jnp.int32)
@@ -459,7 +469,6 @@ def array_batches(
     """
     from jaxrnn import parallel
 
-    index, count = parallel.process_slot(process_index, process_count, "array_batches")
     for name, value in (("batch_size", batch_size), ("seed", seed)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer):
             raise TypeError(f"array_batches: expected an integer `{name}`, got {value!r}")
@@ -479,15 +488,24 @@ def array_batches(
     (n,) = sizes
     if not 0 < batch_size <= n:
         raise ValueError(f"array_batches: expected 0 < `batch_size` <= {n}, got {batch_size}")
-    if batch_size % count or (count > 1 and not drop_last):
-        raise ValueError(
-            f"array_batches: with process_count={count}, expected a `batch_size` divisible "
-            f"by it and drop_last=True, got batch_size={batch_size}, drop_last={drop_last}"
-        )
     per_epoch = n // batch_size if drop_last else math.ceil(n / batch_size)
-    local = batch_size // count
+
+    def slot() -> tuple[int, int]:
+        index, count = parallel.process_slot(process_index, process_count, "array_batches")
+        if batch_size % count or (count > 1 and not drop_last):
+            raise ValueError(
+                f"array_batches: with process_count={count}, expected a `batch_size` divisible "
+                f"by it and drop_last=True, got batch_size={batch_size}, drop_last={drop_last}"
+            )
+        return index, count
+
+    if process_index is not None or process_count is not None:
+        slot()  # given: checked now; jax's own are read at the first batch, so that this
+        # may be called before jax.distributed.initialize (which must precede the backend)
 
     def batch(step: int) -> dict[str, np.ndarray]:
+        index, count = slot()
+        local = batch_size // count
         epoch, position = divmod(int(step), per_epoch)
         order = np.random.default_rng([seed, epoch]).permutation(n)
         rows = order[position * batch_size : (position + 1) * batch_size]
@@ -556,6 +574,7 @@ class _MetricsWriter:
         """Removes the rows of steps after ``step`` (logged, then lost with a crash).
 
         A resumed run logs those steps again; without this the file would hold them twice.
+        A row that cannot be read (a line cut short by a crash) is dropped with a warning.
         """
         if self.path is None:
             return
@@ -563,19 +582,27 @@ class _MetricsWriter:
         if self.path.suffix == ".csv":
             paths.append(self.path.with_name(self.path.stem + "_eval.csv"))
         for path in paths:
-            if not path.exists():
+            if not path.exists() or path.stat().st_size == 0:
                 continue
-            lines = path.read_text().splitlines(keepends=True)
             if path.suffix == ".jsonl":
-                kept = [line for line in lines if json.loads(line)["step"] <= step]
+                rows = path.read_text().splitlines(keepends=True)
+                kept = [line for line in rows if _row_step(line, json.loads) <= step]
+                text = "".join(kept)
             else:
-                position = next(csv.reader(lines[:1])).index("step") if lines else 0
-                kept = lines[:1] + [
-                    line for line in lines[1:] if int(next(csv.reader([line]))[position]) <= step
-                ]
-            if len(kept) != len(lines):
+                with path.open(newline="") as f:
+                    header, *rows = list(csv.reader(f))
+                position = header.index("step") if "step" in header else -1
+
+                def csv_step(row, position=position):
+                    return {"step": row[position] if position >= 0 else None}
+
+                kept = [row for row in rows if _row_step(row, csv_step) <= step]
+                out = io.StringIO()
+                csv.writer(out).writerows([header, *kept])
+                text = out.getvalue()
+            if len(kept) != len(rows):
                 temporary = path.with_name(path.name + ".tmp")
-                temporary.write_text("".join(kept))
+                temporary.write_text(text)
                 temporary.replace(path)  # atomic: a crash keeps the old file or the new
 
     def write(self, row: dict[str, Any]) -> None:
@@ -597,6 +624,15 @@ class _MetricsWriter:
             if new_file:
                 writer.writeheader()
             writer.writerow(flat)
+
+
+def _row_step(row: Any, parse: Callable[[Any], dict[str, Any]]) -> float:
+    """The step of a metrics row; infinity (dropped) with a warning if it is unreadable."""
+    try:
+        return int(parse(row)["step"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        warnings.warn(f"fit: dropping an unreadable metrics row {row!r}", stacklevel=4)
+        return math.inf
 
 
 def _csv_header(path: pathlib.Path) -> list[str]:
@@ -655,8 +691,9 @@ def fit(
     may need the collectives) and returns the same history. An exception in one process
     ends every process within seconds, the failing one with its own error and the others
     with exit status 1 after printing it (``jaxrnn._peers``); the checkpoints finished
-    before it stay, and relaunching every process resumes from the latest. A SIGTERM to
-    any process stops all of them at a step they agree on, saves it and raises
+    before it stay, and relaunching every process resumes from the latest (a Ctrl-C too
+    takes this path: the steps after the last checkpoint are lost). A SIGTERM to any
+    process stops all of them at a step they agree on, saves it and raises
     ``PreemptedError``. ``NonFiniteError`` is raised by every process at the same step, after
     a collective save.
 
@@ -712,67 +749,78 @@ def fit(
         global_batch_size = getattr(batches, "global_batch_size", None)
     multi = jax.process_count() > 1
     lead = jax.process_index() == 0  # writes the metrics, shows the progress
-    writer = _MetricsWriter(metrics_path, write=lead)
-    if mesh is not None:
-        # Restored leaves take the shardings of the target, so restore into the mesh.
-        state = parallel.replicate(state, mesh)
-    manager = None
-    if checkpoint_dir is not None:
-        manager = checkpoint_lib.Checkpointer(checkpoint_dir, max_to_keep=keep_checkpoints)
-        existing = manager.all_steps()
-        try:
-            if existing and not resume:
-                # A fresh run here would skip saving the steps already present and could
-                # end behind the old latest step, which a later resume would pick.
-                raise checkpoint_lib.CheckpointError(
-                    f"fit: {manager.directory} already holds the checkpoints {existing} of "
-                    "another run; pass resume=True to continue it, or an empty directory"
+    with contextlib.ExitStack() as cleanup:
+        watch = cleanup.enter_context(_peers.PeerWatch("fit"))
+        try:  # in a multi-process run, a failure here too must end every process
+            writer = _MetricsWriter(metrics_path, write=lead)
+            if mesh is not None:
+                # Restored leaves take the shardings of the target, so restore into the mesh.
+                state = parallel.replicate(state, mesh)
+            manager = None
+            if checkpoint_dir is not None:
+                manager = checkpoint_lib.Checkpointer(checkpoint_dir, max_to_keep=keep_checkpoints)
+                existing = manager.all_steps()
+                try:
+                    if existing and not resume:
+                        # A fresh run here would skip saving the steps already present and could
+                        # end behind the old latest step, which a later resume would pick.
+                        raise checkpoint_lib.CheckpointError(
+                            f"fit: {manager.directory} already holds the checkpoints {existing} of "
+                            "another run; pass resume=True to continue it, or an empty directory"
+                        )
+                    if existing:
+                        state = manager.restore(state)
+                except BaseException:
+                    manager.close()
+                    raise
+            history: list[dict[str, Any]] = []
+            evals: list[dict[str, Any]] = []
+            start = int(np.max(jax.device_get(state.step)))
+            restored = manager is not None and bool(existing)
+            if restored:  # rows logged after that checkpoint come again: drop them
+                writer.drop_after(start)
+            if start > num_steps:
+                where = f"restored from {manager.directory}" if manager and existing else "given"
+                warnings.warn(
+                    f"fit: the state {where} is at step {start}, past `num_steps`={num_steps} (the "
+                    "run's total, not a number of further steps); nothing is trained and that "
+                    f"state is returned. Pass num_steps > {start} to train on.",
+                    stacklevel=2,
                 )
-            if existing:
-                state = manager.restore(state)
-        except BaseException:
-            manager.close()
+        except BaseException as err:
+            watch.fail(err, 0)
             raise
-    history: list[dict[str, Any]] = []
-    evals: list[dict[str, Any]] = []
-    start = int(np.max(jax.device_get(state.step)))
-    writer.drop_after(start)
-    if start > num_steps:
-        where = f"restored from {manager.directory}" if manager and existing else "given"
-        warnings.warn(
-            f"fit: the state {where} is at step {start}, past `num_steps`={num_steps} (the "
-            "run's total, not a number of further steps); nothing is trained and that "
-            f"state is returned. Pass num_steps > {start} to train on.",
-            stacklevel=2,
+
+        def evaluate(step: int, log: bool = True) -> None:
+            if eval_fn is not None:  # every process: the evaluation may need the collectives
+                row = {"step": step, **_host(eval_fn(state.params))}
+                evals.append(row)
+                if log:
+                    writer.write({"kind": "eval", **row})
+
+        def save(step: int, force: bool = False) -> None:
+            if manager is not None:
+                manager.save(step, state, force=force)
+
+        def sharded(batch: Any) -> Any:
+            batch = parallel.shard_batch(batch, mesh)
+            sizes = {leaf.shape[0] for leaf in jax.tree_util.tree_leaves(batch)}
+            if global_batch_size is not None and sizes != {global_batch_size}:
+                raise ValueError(
+                    f"fit: the global batch assembled from the {jax.process_count()} processes "
+                    f"has leading sizes {sorted(sizes)}, expected {global_batch_size} "
+                    "(`global_batch_size`); each process's `batches` must return only its own "
+                    "rows (array_batches does, jaxrnn.parallel.local_batch cuts them)"
+                )
+            return batch
+
+        stuck: set[int] = set()  # seeds past max_nonfinite_steps, reported once each
+        bar = tqdm(
+            total=num_steps, initial=start, desc=description, disable=not (progress and lead)
         )
-
-    def evaluate(step: int) -> None:
-        if eval_fn is not None:  # every process: the evaluation may need the collectives
-            row = {"step": step, **_host(eval_fn(state.params))}
-            evals.append(row)
-            writer.write({"kind": "eval", **row})
-
-    def save(step: int, force: bool = False) -> None:
-        if manager is not None:
-            manager.save(step, state, force=force)
-
-    def sharded(batch: Any) -> Any:
-        batch = parallel.shard_batch(batch, mesh)
-        sizes = {leaf.shape[0] for leaf in jax.tree_util.tree_leaves(batch)}
-        if global_batch_size is not None and sizes != {global_batch_size}:
-            raise ValueError(
-                f"fit: the global batch assembled from the {jax.process_count()} processes "
-                f"has leading sizes {sorted(sizes)}, expected {global_batch_size} "
-                "(`global_batch_size`); each process's `batches` must return only its own "
-                "rows (array_batches does, jaxrnn.parallel.local_batch cuts them)"
-            )
-        return batch
-
-    stuck: set[int] = set()  # seeds past max_nonfinite_steps, reported once each
-    bar = tqdm(total=num_steps, initial=start, desc=description, disable=not (progress and lead))
-    step = start
-    failed = True  # until the run ends normally
-    with _peers.PeerWatch("fit") as watch, _interrupts.held() as interrupts:
+        step = start
+        failed = True  # until the run ends normally
+        interrupts = cleanup.enter_context(_interrupts.held())
         try:
             with contextlib.closing(bar):
                 while step < num_steps:
@@ -807,7 +855,8 @@ def fit(
                     if checkpoint_every and step % checkpoint_every == 0 and step != num_steps:
                         save(step)
                     interrupts.check()  # a Ctrl-C during the step or the save: raised here
-            evaluate(step)
+            # A restored run that trains nothing logged this evaluation already.
+            evaluate(step, log=step > start or not restored)
             save(step, force=True)
         except (NonFiniteError, PreemptedError):
             # Raised by every process at the same step (from replicated values): the

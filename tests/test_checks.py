@@ -71,13 +71,15 @@ TARGETS = {
     ),
     "make_optimizer.max_grad_norm": (
         "max_grad_norm", lambda v: _optimizer(max_grad_norm=v),
-        st.one_of(NOT_REAL.filter(lambda v: v is not None), NOT_POSITIVE),
+        # None: no clipping; inf: nothing clipped, the norm recorded
+        st.one_of(NOT_REAL.filter(lambda v: v is not None and v != math.inf), NOT_POSITIVE),
     ),
     "make_optimizer.b1": ("b1", lambda v: _optimizer(b1=v), st.one_of(NOT_REAL, OUTSIDE_UNIT)),
     "make_optimizer.b2": ("b2", lambda v: _optimizer(b2=v), st.one_of(NOT_REAL, OUTSIDE_UNIT)),
-    "make_optimizer.eps": ("eps", lambda v: _optimizer(eps=v), st.one_of(NOT_REAL, NOT_POSITIVE)),
+    "make_optimizer.eps": ("eps", lambda v: _optimizer(eps=v), st.one_of(NOT_REAL, NEGATIVE)),
     "make_optimizer.momentum": (
-        "momentum", lambda v: _optimizer(optimizer="sgd", momentum=v), st.one_of(NOT_REAL, NEGATIVE)
+        "momentum", lambda v: _optimizer(optimizer="sgd", momentum=v),
+        st.one_of(NOT_REAL.filter(lambda v: v is not None), NEGATIVE),  # None: no momentum
     ),
     "make_optimizer.weight_decay": (
         "weight_decay", lambda v: _optimizer(optimizer="adamw", weight_decay=v),
@@ -194,13 +196,18 @@ add(
     lambda v: opt(learning_rate=v),
     BAD_REAL[:-1] + NEG + [0.0, None],
 )
-add("make_optimizer", "max_grad_norm", lambda v: opt(max_grad_norm=v), BAD_REAL[:-1] + NEG + [0.0])
+add(
+    "make_optimizer",
+    "max_grad_norm",
+    lambda v: opt(max_grad_norm=v),
+    [math.nan, -math.inf, True, "1", [1.0], *NEG, 0.0],
+)
 for a in ("b1", "b2", "decay"):
     add("make_optimizer", a, lambda v, a=a: opt(**{a: v}), BAD_REAL + NEG + [1.0, 1.5])
 for a in ("eps",):
-    add("make_optimizer", a, lambda v, a=a: opt(**{a: v}), BAD_REAL + NEG + [0.0])
-for a in ("momentum", "weight_decay"):
     add("make_optimizer", a, lambda v, a=a: opt(**{a: v}), BAD_REAL + NEG)
+add("make_optimizer", "momentum", lambda v: opt(momentum=v), BAD_REAL[:-1] + NEG)
+add("make_optimizer", "weight_decay", lambda v: opt(weight_decay=v), BAD_REAL + NEG)
 for a in ("total_steps", "warmup_steps"):
     add(
         "make_optimizer",

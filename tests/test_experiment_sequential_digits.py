@@ -175,12 +175,13 @@ def test_claims_pass_on_calibration_like_accuracies():
         "IRNN, permuted: learns, test accuracy over the majority-class predictor's (worst seed)"
         in names
     )
-    assert any(n.startswith("GRU: the permuted order costs") for n in names)
-    assert not any(n.startswith("LSTM: the permuted") for n in names)  # withdrawn, see Config
+    assert not any("the permuted order costs" in n for n in names)  # withdrawn, see Config
 
 
 @pytest.mark.parametrize("level", ["majority", "logistic"])
-def test_claims_fail_when_every_model_is_a_baseline(level):
+def test_claims_fail_when_every_model_is_a_baseline(level, monkeypatch):
+    # The permutation-cost machinery, as it would run for a model put back in the claim.
+    monkeypatch.setattr(sequential_digits, "PERMUTATION_SENSITIVE", ("gru",))
     # A constant predictor (the majority class) fails every claim; a model that equals
     # logistic regression in both orders passes "within" but fails the permutation cost.
     acc = {n: [FLAT["plain"][level]] * 2 for n in ("lstm", "gru", "irnn", "tanh")}
@@ -195,7 +196,8 @@ def test_claims_fail_when_every_model_is_a_baseline(level):
             assert not any(c.passed for c in claims)
 
 
-def test_claims_take_the_worst_seed_and_name_the_skipped():
+def test_claims_take_the_worst_seed_and_name_the_skipped(monkeypatch):
+    monkeypatch.setattr(sequential_digits, "PERMUTATION_SENSITIVE", ("gru",))
     config = sequential_digits.Config(models=("lstm", "irnn"), orders=("plain", "permuted"))
     plain = {"lstm": [0.8, 0.9], "irnn": [0.5, 0.9]}
     permuted = {"lstm": [0.7, 0.8], "irnn": [0.12, 0.6]}

@@ -208,7 +208,9 @@ def test_cli_suite_in_worker_processes(tmp_path, monkeypatch, capsys, values, st
 
 def test_cli_jobs_needs_importable_modules(tmp_path, capsys):
     registry = {"a": _fake_experiment(True), "b": _fake_experiment(True)}
-    assert _harness.cli(registry, ["--runs-root", str(tmp_path), "--jobs", "2"]) == 3
+    with pytest.raises(SystemExit) as exit_info:  # a usage error, found before running
+        _harness.cli(registry, ["--runs-root", str(tmp_path), "--jobs", "2"])
+    assert exit_info.value.code == 2
     assert "importable module for 'a'" in capsys.readouterr().err
     assert _harness.cli(registry, ["--runs-root", str(tmp_path), "--jobs", "1"]) == 0
 
