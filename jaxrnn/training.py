@@ -750,6 +750,9 @@ def fit(
     multi = jax.process_count() > 1
     lead = jax.process_index() == 0  # writes the metrics, shows the progress
     with contextlib.ExitStack() as cleanup:
+        # Held from the start: a Ctrl-C during the restore is raised after the first step
+        # (or when fit ends), not inside orbax or a gc callback, where Python loses it.
+        interrupts = cleanup.enter_context(_interrupts.held())
         watch = cleanup.enter_context(_peers.PeerWatch("fit"))
         try:  # in a multi-process run, a failure here too must end every process
             writer = _MetricsWriter(metrics_path, write=lead)
@@ -820,7 +823,6 @@ def fit(
         )
         step = start
         failed = True  # until the run ends normally
-        interrupts = cleanup.enter_context(_interrupts.held())
         try:
             with contextlib.closing(bar):
                 while step < num_steps:
