@@ -490,13 +490,18 @@ def array_batches(
         raise ValueError(f"array_batches: expected 0 < `batch_size` <= {n}, got {batch_size}")
     per_epoch = n // batch_size if drop_last else math.ceil(n / batch_size)
 
+    layout: list[tuple[int, int]] = []  # read once, at the first batch
+
     def slot() -> tuple[int, int]:
+        if layout:
+            return layout[0]
         index, count = parallel.process_slot(process_index, process_count, "array_batches")
         if batch_size % count or (count > 1 and not drop_last):
             raise ValueError(
                 f"array_batches: with process_count={count}, expected a `batch_size` divisible "
                 f"by it and drop_last=True, got batch_size={batch_size}, drop_last={drop_last}"
             )
+        layout.append((index, count))
         return index, count
 
     if process_index is not None or process_count is not None:
