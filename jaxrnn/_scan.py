@@ -92,7 +92,7 @@ def _with_hidden(carry: Any, h: Array) -> Any:
     return carry.replace(h=h) if isinstance(carry, LSTMState) else h
 
 
-def _step_loop(step: Any, unroll: int) -> Any:
+def _step_loop(step: Any, unroll: int | None) -> Any:
     """``loop(weights, carry, xw, valid, probe, mask) -> (carry, ys)``: ``step`` scanned."""
 
     def loop(weights, carry, xw, valid, probe, mask):
@@ -104,12 +104,12 @@ def _step_loop(step: Any, unroll: int) -> Any:
                 new_carry = _with_hidden(new_carry, y)
             return new_carry, y
 
-        return masked_scan(cell, carry, (xw, probe), valid, unroll)
+        return masked_scan(cell, carry, (xw, probe), valid, 1 if unroll is None else unroll)
 
     return loop
 
 
-def _fused_loop(scan: Any, unroll: int) -> Any:
+def _fused_loop(scan: Any, unroll: int | None) -> Any:
     """The same signature over a fused loop (which takes no probe)."""
 
     def loop(weights, carry, xw, valid, probe, mask):
@@ -179,7 +179,7 @@ def run(
     probe: Array | None = None,
     dropout_mask: Array | None = None,
     fused: bool = True,
-    unroll: int = 1,
+    unroll: int | None = None,
     remat_chunk: int = 0,
 ) -> tuple[Any, Array]:
     """Runs a jaxrnn cell over a time-major sequence, given its effective weights.
@@ -196,7 +196,7 @@ def run(
       probe: optional ``(t, b, h)`` added to the hidden state after each step.
       dropout_mask: optional ``(b, h)`` recurrent-dropout mask (scaled keep mask).
       fused: use the cell's fused loop where it has one (and no probe is given).
-      unroll: passed to ``jax.lax.scan``.
+      unroll: passed to ``jax.lax.scan``; None: the loop's default (see ``jaxrnn.RNN``).
       remat_chunk: gradient checkpointing every so many steps (0: none).
 
     Returns:

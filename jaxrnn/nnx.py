@@ -206,7 +206,9 @@ class RNN(nnx.Module):
       time_major: ``(t, b, i)`` in and out.
       reverse: run backwards over the valid steps (outputs in input order).
       return_carry: return ``(carry, outputs)``.
-      unroll: passed to ``jax.lax.scan``.
+      unroll: steps per loop iteration, passed to ``jax.lax.scan``; None (default):
+        the loop's own choice (4 for the fused LSTM loop, the fastest on a CPU in
+        ``experiments/benchmark.py``; 1 otherwise).
       recurrent_dropout: variational dropout on the recurrent state (Gal & Ghahramani
         2016); needs ``rngs`` with a ``dropout`` stream.
       fused: the fused loops (see ``jaxrnn.RNN``).
@@ -222,7 +224,7 @@ class RNN(nnx.Module):
         time_major: bool = False,
         reverse: bool = False,
         return_carry: bool = False,
-        unroll: int = 1,
+        unroll: int | None = None,
         recurrent_dropout: float = 0.0,
         fused: bool = True,
         remat_chunk: int = 0,
@@ -343,7 +345,7 @@ class _Stack(nnx.Module):
         recurrent_dropout: float = 0.0,
         time_major: bool = False,
         return_carry: bool = False,
-        unroll: int = 1,
+        unroll: int | None = None,
         fused: bool = True,
         remat_chunk: int = 0,
         deterministic: bool = False,

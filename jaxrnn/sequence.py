@@ -74,7 +74,9 @@ class RNN(nn.Module):
       reverse: run from the last valid step to the first; with ``seq_lengths`` only the
         valid part of each sequence is reversed, and outputs stay in input order.
       return_carry: return ``(carry, outputs)`` instead of ``outputs``.
-      unroll: passed to ``jax.lax.scan``.
+      unroll: steps per loop iteration, passed to ``jax.lax.scan``; None (default):
+        the loop's own choice (4 for the fused LSTM loop, the fastest on a CPU in
+        ``experiments/benchmark.py``; 1 otherwise).
       learned_initial_carry: learn the initial state (a parameter ``initial_carry``
         per carry component, shape ``(h,)``, zero-initialised, shared by the batch).
       recurrent_dropout: variational dropout on the state entering the recurrent
@@ -94,7 +96,7 @@ class RNN(nn.Module):
     time_major: bool = False
     reverse: bool = False
     return_carry: bool = False
-    unroll: int = 1
+    unroll: int | None = None
     learned_initial_carry: bool = False
     recurrent_dropout: float = 0.0
     fused: bool = True
@@ -200,7 +202,7 @@ class RNN(nn.Module):
             split_rngs={"params": False},
             in_axes=0,
             out_axes=0,
-            unroll=self.unroll,
+            unroll=1 if self.unroll is None else self.unroll,
         )
         carry, ys = scan(self.cell, carry, (xs, _scan.time_mask(lengths, time)))
         if reverse:
@@ -519,7 +521,7 @@ class _CellStack(Stack):
     dropout: float = 0.0
     recurrent_dropout: float = 0.0
     time_major: bool = False
-    unroll: int = 1
+    unroll: int | None = None
     fused: bool = True
     remat_chunk: int = 0
     kernel_init: Any = None
@@ -601,7 +603,9 @@ class LSTM(_CellStack):
       time_major: ``(t, b, i)`` in and out.
       return_carry: return ``(carry, outputs)``, the carry ``LSTMState(h_n, c_n)``,
         each ``(l*d, b, h)``.
-      unroll: passed to ``jax.lax.scan``.
+      unroll: steps per loop iteration, passed to ``jax.lax.scan``; None (default):
+        the loop's own choice (4 for the fused LSTM loop, the fastest on a CPU in
+        ``experiments/benchmark.py``; 1 otherwise).
       fused: see ``RNN`` (the fast loops of ``jaxrnn._fused``; default True).
       remat_chunk: gradient checkpointing every so many steps, see ``RNN``.
       kernel_init: see ``LSTMCell`` (None: the cell's default).
