@@ -46,6 +46,7 @@ import jax
 import jax.numpy as jnp
 from jax.custom_derivatives import SymbolicZero
 
+from jaxrnn._precision import matmul, matmul_transposed
 from jaxrnn._scan import keep, zero_padding
 from jaxrnn.typing import Array
 
@@ -142,21 +143,29 @@ def _transposed_in_memory(kernel: Array) -> Array:
     return jax.lax.optimization_barrier(kernel.T)
 
 
-def _times_transposed(x: Array, kernel_t: Array) -> Array:
-    """``x @ kernel_t.T`` as a dot against ``kernel_t`` itself (see above)."""
-    return jax.lax.dot_general(x, kernel_t, (((x.ndim - 1,), (1,)), ((), ())))
+def _times_transposed(x: Array, kernel_t: Array, out_dtype: Any = None) -> Array:
+    """``x @ kernel_t.T`` as a dot against ``kernel_t`` itself (see above).
+
+    Mixed precision for a 16-bit kernel (``jaxrnn._precision``), the product in
+    ``out_dtype`` (default ``x``'s).
+    """
+    return matmul_transposed(x, kernel_t, x.dtype if out_dtype is None else out_dtype)
 
 
-def _rows_times(rows: Array, d_kernel: Array) -> Array:
+def _rows_times(rows: Array, d_kernel: Array, out_dtype: Any) -> Array:
     """``rows (t, b, k) @ d_kernel (k, n)``, laid out for the transpose.
 
     The transpose is the kernel's gradient, one GEMM over all ``t*b`` rows. Written
     plainly, XLA transposes the large ``(t*b, n)`` cotangent in memory for it; here the
     small ``(k, t*b)`` rows are transposed instead, and the gradient is a row-major
-    ``rows.T @ cotangent``.
+    ``rows.T @ cotangent``. Mixed precision for a 16-bit ``d_kernel``, the product in
+    ``out_dtype``.
     """
     rows_t = jax.lax.optimization_barrier(rows.reshape(-1, rows.shape[-1]).T)
-    out = jax.lax.dot_general(rows_t, d_kernel, (((0,), (0,)), ((), ())))
+    if rows_t.dtype != d_kernel.dtype:
+        rows_t = rows_t.astype(d_kernel.dtype)
+    dims = (((0,), (0,)), ((), ()))
+    out = jax.lax.dot_general(rows_t, d_kernel, dims, preferred_element_type=out_dtype)
     return out.reshape(*rows.shape[:-1], d_kernel.shape[-1])
 
 
@@ -203,11 +212,11 @@ def _outside_tangent(
     terms = []
     if not _is_zero(dx):
         kernel_t = _transposed_in_memory(weights["kernel"][:, columns])
-        terms.append(_times_transposed(dx, kernel_t))
+        terms.append(_times_transposed(dx, kernel_t, dtype))
     if not _is_zero(d_weights["kernel"]):
-        terms.append(_rows_times(x, d_weights["kernel"][:, columns]))
+        terms.append(_rows_times(x, d_weights["kernel"][:, columns], dtype))
     if not _is_zero(d_weights["recurrent_kernel"]):
-        terms.append(_rows_times(entering, d_weights["recurrent_kernel"][:, columns]))
+        terms.append(_rows_times(entering, d_weights["recurrent_kernel"][:, columns], dtype))
     shape = (*entering.shape[:2], weights["bias"][columns].shape[-1])
     out = functools.reduce(jnp.add, terms) if terms else jnp.zeros(shape, dtype)
     if not _is_zero(d_weights["bias"]):
@@ -234,7 +243,7 @@ def _lstm_forward(weights, x, carry, valid, mask, unroll, residuals):
 
     def cell(carry, x_t):
         h, c = carry
-        a = jax.nn.sigmoid(x_t @ w + _masked(h, mask) @ u + b)
+        a = jax.nn.sigmoid(matmul(x_t, w, h.dtype) + matmul(_masked(h, mask), u, h.dtype) + b)
         i, f, g, o = jnp.split(a, 4, axis=-1)
         g = 2.0 * g - 1.0
         c_new = f * c + i * g
@@ -334,7 +343,7 @@ def _elman_forward(weights, x, h0, valid, mask, unroll, activation, residuals):
 
     def cell(h, x_t):
         entering = _masked(h, mask)
-        h_new = phi(x_t @ w + entering @ u + b)
+        h_new = phi(matmul(x_t, w, h.dtype) + matmul(entering, u, h.dtype) + b)
         return h_new, h_new, lambda: (entering, slope(h_new))
 
     return _masked_scan(cell, h0, x, valid, unroll, residuals)
@@ -411,8 +420,8 @@ def _gru_after_forward(weights, x, h0, valid, mask, unroll, residuals):
 
     def cell(h, x_t):
         entering = _masked(h, mask)
-        xw = x_t @ w + b
-        hu = entering @ u
+        xw = matmul(x_t, w, h.dtype) + b
+        hu = matmul(entering, u, h.dtype)
         rz = jax.nn.sigmoid(xw[..., : 2 * hidden] + hu[..., : 2 * hidden])
         r, z = jnp.split(rz, 2, axis=-1)
         hn = hu[..., 2 * hidden :] + b_hn
@@ -457,7 +466,7 @@ def _gru_after_jvp(unroll, primals, tangents):
     outside = outside + n_out * _outside_tangent(weights, x_part, x, dx, entering, n_cols, ys.dtype)
     d_hn = []
     if not _is_zero(d_weights["recurrent_kernel"]):
-        d_hn.append(_rows_times(entering, d_weights["recurrent_kernel"][:, n_cols]))
+        d_hn.append(_rows_times(entering, d_weights["recurrent_kernel"][:, n_cols], ys.dtype))
     if not _is_zero(d_weights["recurrent_bias"]):
         d_hn.append(d_weights["recurrent_bias"])
     if d_hn:
@@ -489,11 +498,11 @@ def _gru_before_forward(weights, x, h0, valid, mask, unroll, residuals):
 
     def cell(h, x_t):
         entering = _masked(h, mask)
-        xw = x_t @ w + b
-        rz = jax.nn.sigmoid(xw[..., : 2 * hidden] + entering @ u_rz)
+        xw = matmul(x_t, w, h.dtype) + b
+        rz = jax.nn.sigmoid(xw[..., : 2 * hidden] + matmul(entering, u_rz, h.dtype))
         r, z = jnp.split(rz, 2, axis=-1)
         reset = r * entering
-        n = jnp.tanh(xw[..., 2 * hidden :] + reset @ u_n)
+        n = jnp.tanh(xw[..., 2 * hidden :] + matmul(reset, u_n, h.dtype))
         h_new = h + z * (n - h)
         return h_new, h_new, lambda: (entering, reset, rz * (1 - rz), 1 - n * n, r, z, n - h)
 

@@ -210,7 +210,7 @@ def run(
         if probe is not None:
             probe = jnp.flip(probe, 0) if indices is None else take_time(probe, indices)
     if probe is not None and cell.dtype is not None:
-        probe = probe.astype(cell.dtype)
+        probe = probe.astype(cell.carry_dtype())
     valid = time_mask(lengths, time)
     step = cell.step_fn()
     scan = cell.fused_scan() if fused and probe is None else None
@@ -241,8 +241,20 @@ def poison(seq_lengths: Any, time: int, carry: Any, outputs: Array, time_major: 
     return carry, outputs
 
 
+def carry_dtype(cell: Any) -> Any:
+    """The dtype a cell keeps its carry in, or None: promoted with the inputs' dtype.
+
+    A jaxrnn cell with a ``dtype``: its ``carry_dtype()`` (float32 in the 16-bit
+    mixed-precision mode, see ``jaxrnn._precision``); any other cell: its ``dtype``.
+    """
+    dtype = getattr(cell, "dtype", None)
+    if dtype is not None and hasattr(cell, "carry_dtype"):
+        return cell.carry_dtype()
+    return dtype
+
+
 def cast_carry(carry: Any, compute: Any, dtype: Any) -> Any:
-    """The carry in the cell's computation dtype, else promoted with the inputs'."""
+    """The carry in the dtype ``compute``, else promoted with the inputs' ``dtype``."""
     return jax.tree_util.tree_map(
         lambda c: jnp.asarray(c).astype(compute or jnp.promote_types(c.dtype, dtype)), carry
     )
@@ -311,7 +323,7 @@ def apply(
         carry = learned_carry_fn(zeros)
     else:
         carry = zeros
-    carry = cast_carry(carry, getattr(cell, "dtype", None), xs.dtype)
+    carry = cast_carry(carry, carry_dtype(cell), xs.dtype)
     if loop_fn is not None:
         carry, ys = loop_fn(xs, lengths, carry)
     else:
@@ -344,7 +356,7 @@ def _run_jaxrnn_cell(
     mask = None
     if rate > 0.0 and dropout_key_fn is not None:
         mask = dropout_mask(
-            dropout_key_fn(), rate, (batch, cell.hidden_size), cell.dtype or xs.dtype
+            dropout_key_fn(), rate, (batch, cell.hidden_size), carry_dtype(cell) or xs.dtype
         )
     return run(
         cell, weights_fn(features), xs, lengths, carry, reverse=reverse, probe=probe,

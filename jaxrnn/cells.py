@@ -37,7 +37,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxrnn import _checks, initializers
+from jaxrnn import _checks, _precision, initializers
 from jaxrnn import _fused as fused
 from jaxrnn._carry import LSTMState
 from jaxrnn.typing import Array, DType, PRNGKey
@@ -65,7 +65,7 @@ def _masked(h: Array, recurrent_mask: Array | None) -> Array:
 
 
 def _recurrent_projection(weights: Weights, h: Array, num_gates: int) -> Array:
-    hw = h @ weights["recurrent_kernel"]
+    hw = _precision.matmul(h, weights["recurrent_kernel"], h.dtype)
     if "recurrent_norm_scale" in weights:
         hw = _gate_layer_norm(
             hw, weights["recurrent_norm_scale"], weights["recurrent_norm_bias"], num_gates
@@ -84,7 +84,7 @@ def project_inputs(weights: Weights, x: Array, num_gates: int) -> Array:
     Returns:
       ``(..., g*h)``.
     """
-    xw = x @ weights["kernel"]
+    xw = _precision.matmul(x, weights["kernel"], weights["bias"].dtype)
     if "input_norm_scale" in weights:
         xw = _gate_layer_norm(
             xw, weights["input_norm_scale"], weights["input_norm_bias"], num_gates
@@ -204,14 +204,14 @@ def gru_step(
         return h, h
     # Reset before the matmul: the candidate's recurrent term needs r first.
     u = weights["recurrent_kernel"]
-    h_rz = h_in @ u[:, : 2 * hidden]
+    h_rz = _precision.matmul(h_in, u[:, : 2 * hidden], h.dtype)
     if "recurrent_norm_scale" in weights:
         scale, bias = weights["recurrent_norm_scale"], weights["recurrent_norm_bias"]
         h_rz = _gate_layer_norm(h_rz, scale[: 2 * hidden], bias[: 2 * hidden], 2)
     h_r, h_z = jnp.split(h_rz, 2, axis=-1)
     r = jax.nn.sigmoid(x_r + h_r)
     z = jax.nn.sigmoid(x_z + h_z)
-    h_n = (r * h_in) @ u[:, 2 * hidden :]
+    h_n = _precision.matmul(r * h_in, u[:, 2 * hidden :], h.dtype)
     if "recurrent_norm_scale" in weights:
         h_n = _gate_layer_norm(h_n, scale[2 * hidden :], bias[2 * hidden :], 1)
     n = jnp.tanh(x_n + h_n)
@@ -224,6 +224,11 @@ def gru_step(
 # ---------------------------------------------------------------------------------------
 
 _ACTIVATIONS = fused.ELMAN_ACTIVATIONS
+
+
+# The effective weights a computation dtype applies to as such; the rest (biases,
+# layer-norm parameters) take the carry's dtype.
+_MATRICES = ("kernel", "recurrent_kernel")
 
 
 def _column_norm(kernel: Array) -> Array:
@@ -249,8 +254,11 @@ class RecurrentCell(nn.RNNCellBase):
         :math:`W = s \\odot V / \\|V\\|_\\text{col}` with a learned per-unit scale ``s``
         initialised to the column norms, so the initial W is the initializer's draw
         (Salimans & Kingma, "Weight Normalization", NeurIPS 2016).
-      dtype: computation dtype of weights, inputs and carry (None: that of the inputs
-        and parameters); e.g. bfloat16 with float32 ``param_dtype``.
+      dtype: computation dtype (None: that of the inputs and parameters). A 32- or
+        64-bit float is the dtype of weights, inputs, carries and outputs. bfloat16 or
+        float16 is mixed precision (Micikevicius et al., ICLR 2018): the matmuls take
+        16-bit operands and accumulate in float32, while the gates, carries and
+        outputs stay in float32 (or a wider ``param_dtype``); see ``carry_dtype``.
       param_dtype: parameter dtype.
     """
 
@@ -352,8 +360,18 @@ class RecurrentCell(nn.RNNCellBase):
                     name + "_bias", initializers.zeros, (size,), self.param_dtype
                 )
         if self.dtype is not None:
-            w = {k: v.astype(self.dtype) for k, v in w.items()}
+            carry = self.carry_dtype()
+            w = {k: v.astype(self.dtype if k in _MATRICES else carry) for k, v in w.items()}
         return w
+
+    @nn.nowrap
+    def carry_dtype(self) -> jnp.dtype:
+        """The dtype of the carry, the gate arithmetic and the outputs.
+
+        ``param_dtype`` without ``dtype``; float32 (or ``param_dtype``, if wider) for a
+        16-bit ``dtype``, the mixed-precision mode; else ``dtype``.
+        """
+        return _precision.carry_dtype(self.dtype, self.param_dtype)
 
     def extra_weights(self) -> Weights:
         """Cell-specific parameters beyond kernel, recurrent kernel and bias."""
@@ -407,7 +425,7 @@ class RecurrentCell(nn.RNNCellBase):
         carry = _checks.carry(type(self).__name__, "carry", carry, expected)
         w = self.weights(x.shape[-1])
         if self.dtype is not None:
-            carry = jax.tree_util.tree_map(lambda c: c.astype(self.dtype), carry)
+            carry = jax.tree_util.tree_map(lambda c: c.astype(self.carry_dtype()), carry)
         return self.step_fn()(w, carry, self.project_inputs(w, x))
 
     @nn.nowrap
@@ -423,8 +441,7 @@ class RecurrentCell(nn.RNNCellBase):
         """
         del rng
         self._check()
-        dtype = self.param_dtype if self.dtype is None else self.dtype
-        return jnp.zeros((*input_shape[:-1], int(self.hidden_size)), dtype)
+        return jnp.zeros((*input_shape[:-1], int(self.hidden_size)), self.carry_dtype())
 
     @property
     def num_feature_axes(self) -> int:

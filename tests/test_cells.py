@@ -625,17 +625,56 @@ def test_initialize_carry(key, name, param_dtype, batch_shape):
         assert (y.shape, y.dtype) == ((*batch_shape, HIDDEN), param_dtype)
 
 
+@pytest.mark.parametrize("half_dtype", [jnp.bfloat16, jnp.float16], ids=str)
 @pytest.mark.parametrize("name", CELLS)
-def test_bfloat16_computation_close_to_float32(key, name):
+def test_half_precision_is_mixed_and_close_to_float32(key, name, half_dtype):
+    # 16-bit matmul operands, float32 everything else (jaxrnn._precision): the matrices
+    # are 16-bit, biases and norms, carries and outputs float32, and the result within
+    # the 16-bit row of the tolerance table of the float32 cell's.
     full = make_cell(name, layer_norm=name == "lstm")
-    half = make_cell(name, layer_norm=name == "lstm", dtype=jnp.bfloat16)
+    half = make_cell(name, layer_norm=name == "lstm", dtype=half_dtype)
     variables, carry, xs = setup(full, key, jnp.float32)
     weights = effective_weights(half, variables)
-    assert all(w.dtype == jnp.bfloat16 for w in weights.values())
+    for k, w in weights.items():
+        assert w.dtype == (half_dtype if k in ("kernel", "recurrent_kernel") else jnp.float32), k
+    assert half.carry_dtype() == jnp.float32
+    zeros = jax.tree_util.tree_leaves(half.initialize_carry(key, (BATCH, INPUT)))
+    assert all(c.dtype == jnp.float32 for c in zeros)
     carry_half, ys_half = run(jax.jit(half.apply), variables, carry, xs)
     carry_full, ys_full = run(full.apply, variables, carry, xs)
-    assert_close(ys_half, as_numpy64(ys_full), jnp.bfloat16)
-    assert_close(carry_half, jax.tree_util.tree_map(as_numpy64, carry_full), jnp.bfloat16)
+    assert ys_half.dtype == jnp.float32
+    assert all(c.dtype == jnp.float32 for c in jax.tree_util.tree_leaves(carry_half))
+    assert_close(ys_half, as_numpy64(ys_full), half_dtype)
+    assert_close(carry_half, jax.tree_util.tree_map(as_numpy64, carry_full), half_dtype)
+
+
+def _dot_dtypes(jaxpr) -> set:
+    """(lhs, rhs, out) dtypes of every dot_general in a closed jaxpr, nested ones too."""
+    found = set()
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "dot_general":
+            found.add((*(v.aval.dtype.name for v in eqn.invars), eqn.outvars[0].aval.dtype.name))
+        for param in eqn.params.values():
+            for sub in param if isinstance(param, (list, tuple)) else (param,):
+                if hasattr(sub, "jaxpr"):
+                    found |= _dot_dtypes(sub.jaxpr if hasattr(sub.jaxpr, "eqns") else sub)
+                elif hasattr(sub, "eqns"):
+                    found |= _dot_dtypes(sub)
+    return found
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "step"])
+@pytest.mark.parametrize("name", ["rnn_tanh", "lstm", "gru", "gru_reset_after"])
+def test_bfloat16_matmuls_take_bfloat16_operands_and_accumulate_in_float32(key, name, fused):
+    # Every matmul of the forward pass is bf16 x bf16 -> f32: none rounds its product
+    # to bfloat16, none runs in float32.
+    from jaxrnn import RNN
+
+    layer = RNN(make_cell(name, dtype=jnp.bfloat16), fused=fused)
+    x = jax.random.normal(key, (BATCH, STEPS, INPUT))
+    variables = layer.init(key, x)
+    dots = _dot_dtypes(jax.make_jaxpr(layer.apply)(variables, x).jaxpr)
+    assert dots == {("bfloat16", "bfloat16", "float32")}, dots
 
 
 # ---------------------------------------------------------------------------------------

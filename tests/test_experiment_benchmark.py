@@ -79,7 +79,12 @@ def test_smoke_run_writes_results(tmp_path):
     saved = json.loads((run_dir / "results.json").read_text())
     main = saved["metrics"]["main"]
     assert main["gemm_gflops"] > 0
-    assert set(main["ratios"]) == {"lstm/train", "lstm/forward", "gru/train", "gru/forward"}
+    assert set(main["ratios"]) == {
+        f"{kind}/{mode}"
+        for kind in ("lstm", "gru")
+        for mode in ("train", "forward", "train_bf16", "forward_bf16")
+    }
+    assert "jaxrnn_f32" in main["ratios"]["lstm/train_bf16"]
     assert {"jaxrnn_step", "flax_opt_lstm", "flax_lstm"} <= set(main["ratios"]["lstm/train"])
     scan = saved["metrics"]["gru_over_mingru"]
     assert set(scan) == {"4", "8"}
@@ -96,6 +101,10 @@ def test_smoke_run_writes_results(tmp_path):
     assert (run_dir / "benchmark.png").exists()
     names = [c["name"] for c in saved["claims"]]
     assert any("flax_opt_lstm" in n for n in names)
+    assert any("XLA matmuls-only" in n for n in names)
+    if importlib.util.find_spec("torch") is not None:
+        assert "torch" in main["ratios"]["lstm/train_bf16"]
+        assert any(n.startswith("lstm train_bf16: torch") for n in names)
 
 
 def test_unknown_kind_is_rejected():

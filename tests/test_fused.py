@@ -242,3 +242,38 @@ def test_remat_chunk_errors():
     x = jnp.zeros((2, 4, 3))
     with pytest.raises(ValueError, match="remat_chunk"):
         jaxrnn.RNN(jaxrnn.LSTMCell(4), remat_chunk=-1).init(jax.random.key(0), x)
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru", "simple"])
+def test_bfloat16_mixed_precision_fused_equals_step_and_float32(name):
+    # The mixed-precision mode (bf16 matmul operands, f32 accumulation and carries), on
+    # a padded batch: the gradients of the fused loop and of the step scan reach the
+    # float32 parameters as float32, each within the bfloat16 row of the tolerance
+    # table (relative to their scale) of the float32 layer's.
+    cell = {
+        "lstm": jaxrnn.LSTMCell,
+        "gru": functools.partial(jaxrnn.GRUCell, reset_after=True),
+        "simple": jaxrnn.SimpleRNNCell,
+    }[name]
+    x = jax.random.normal(jax.random.key(3), (B, T, IN))
+    lengths = jnp.array([T, 3, 0])
+    full = jaxrnn.RNN(cell(H))
+    variables = full.init(jax.random.key(4), x)
+
+    def loss(layer, variables):
+        return jnp.sum(jnp.sin(layer.apply(variables, x, seq_lengths=lengths)))
+
+    grads = {}
+    for label, layer in (
+        ("f32", full),
+        ("fused", jaxrnn.RNN(cell(H, dtype=jnp.bfloat16))),
+        ("step", jaxrnn.RNN(cell(H, dtype=jnp.bfloat16), fused=False)),
+    ):
+        grads[label] = jax.jit(jax.grad(functools.partial(loss, layer)))(variables)
+    bf16 = tolerance(jnp.bfloat16)["rtol"]
+    for path in ("fused", "step"):
+        pairs = zip(jax.tree.leaves(grads[path]), jax.tree.leaves(grads["f32"]), strict=True)
+        for ours, ref in pairs:
+            assert ours.dtype == jnp.float32
+            scale = float(jnp.max(jnp.abs(ref)))
+            np.testing.assert_allclose(ours, ref, atol=bf16 * scale, rtol=0)
