@@ -60,6 +60,9 @@ from experiments import _harness, _synthetic
 from jaxrnn import models, training
 
 NAME = "adding"
+# Seconds of the quick variant in the suite (2 workers on 2 busy cores): the suite
+# starts the longest experiments first.
+SUITE_SECONDS = 232
 # python -m experiments.adding [--full] [--key=value ...]
 main = _synthetic.main_of(NAME, __name__)
 BASELINE_MSE = 1.0 / 6.0  # Var[v1 + v2], v ~ U[0, 1]: the analytic constant predictor's MSE

@@ -61,6 +61,9 @@ from experiments import _harness, _trainer
 from jaxrnn import models, training
 
 NAME = "char_rnn"
+# Seconds of the quick variant in the suite (2 workers on 2 busy cores): the suite
+# starts the longest experiments first.
+SUITE_SECONDS = 70
 MODELS = ("tanh", "lstm", "gru")
 LABELS = {"tanh": "tanh RNN", "lstm": "LSTM", "gru": "GRU"}
 GATED = ("lstm", "gru")

@@ -48,6 +48,9 @@ from experiments import _harness, _trainer, adding
 from jaxrnn import diagnostics, initializers, models, training
 
 NAME = "clipping"
+# Seconds of the quick variant in the suite (2 workers on 2 busy cores): the suite
+# starts the longest experiments first.
+SUITE_SECONDS = 74
 ARMS = ("none", "global_norm")  # the values of make_optimizer's `clipping`
 ARM_LABELS = {"none": "no clipping", "global_norm": "clip_by_global_norm(c)"}
 CALIBRATION_SEEDS = tuple(range(6))  # the thresholds below were chosen on these

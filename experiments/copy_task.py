@@ -61,6 +61,9 @@ from experiments import _harness, _synthetic
 from jaxrnn import models, training
 
 NAME = "copy"
+# Seconds of the quick variant in the suite (2 workers on 2 busy cores): the suite
+# starts the longest experiments first.
+SUITE_SECONDS = 263
 # python -m experiments.copy_task [--full] [--key=value ...]
 main = _synthetic.main_of(NAME, __name__)
 NUM_SYMBOLS = 8  # symbols 1..8

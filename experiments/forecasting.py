@@ -92,6 +92,9 @@ from experiments import _harness, _trainer
 from jaxrnn import models, training
 
 NAME = "forecasting"
+# Seconds of the quick variant in the suite (2 workers on 2 busy cores): the suite
+# starts the longest experiments first.
+SUITE_SECONDS = 48
 SAMPLE_FILE = "membrane.dat"  # matplotlib's sample data: the series "membrane"
 SERIES = ("membrane", "sunspots", "path")  # "path": the file `Config.path`
 SUNSPOTS_FIRST_YEAR = 1700  # the year of the sunspots' first value

@@ -60,6 +60,9 @@ from experiments import _harness, _synthetic, _trainer, adding, copy_task
 from jaxrnn import initializers, training
 
 NAME = "forget_bias"
+# Seconds of the quick variant in the suite (2 workers on 2 busy cores): the suite
+# starts the longest experiments first.
+SUITE_SECONDS = 37
 ARMS = ("forget0", "forget1", "forget2", "chrono")
 BIAS_PATH = ("params", "rnn", "rnn0", "cell", "bias")
 TASKS = {"adding": adding.TASK, "copy": copy_task.TASK}

@@ -58,6 +58,9 @@ from experiments import _harness
 from jaxrnn import diagnostics, initializers
 
 NAME = "gradient_flow"
+# Seconds of the quick variant in the suite (2 workers on 2 busy cores): the suite
+# starts the longest experiments first.
+SUITE_SECONDS = 27
 
 # Frozen thresholds, chosen on CALIBRATION_SEEDS (see Config's docstring); the default
 # seeds are held out.

@@ -56,6 +56,9 @@ from experiments import _harness, sequential_digits
 from jaxrnn import models
 
 NAME = "hyperparameter_search"
+# Seconds of the quick variant in the suite (2 workers on 2 busy cores): the suite
+# starts the longest experiments first.
+SUITE_SECONDS = 56
 ROWS = 8  # the 8x8 image read one row (8 pixels) per step
 NUM_CLASSES = 10
 PRIOR = "class-prior predictor"

@@ -63,6 +63,9 @@ from experiments import _harness, _trainer, sequential_digits
 from jaxrnn import initializers, models, training
 
 NAME = "init_distribution"
+# Seconds of the quick variant in the suite (2 workers on 2 busy cores): the suite
+# starts the longest experiments first.
+SUITE_SECONDS = 26
 ARMS = ("truncated", "normal")
 LABELS = {"truncated": "truncated normal (±2σ)", "normal": "normal"}
 KERNELS = ("kernel", "recurrent_kernel")

@@ -38,6 +38,9 @@ from experiments.gradient_flow import theory_claim
 from jaxrnn import diagnostics, initializers
 
 NAME = "init_variance"
+# Seconds of the quick variant in the suite (2 workers on 2 busy cores): the suite
+# starts the longest experiments first.
+SUITE_SECONDS = 31
 
 # name -> (label, initializer). "standard" is U[-1/sqrt(n), 1/sqrt(n)]: n Var[W] = 1/3.
 INITIALIZERS = {

@@ -58,6 +58,9 @@ from experiments import _harness, _synthetic, adding
 from jaxrnn import models, training
 
 NAME = "layer_norm_scale"
+# Seconds of the quick variant in the suite (2 workers on 2 busy cores): the suite
+# starts the longest experiments first.
+SUITE_SECONDS = 41
 ARMS = ("layer_norm", "plain")
 LABELS = {"layer_norm": "LSTM + layer norm", "plain": "LSTM"}
 SCALED = ("kernel", "recurrent_kernel")  # the cell's parameters multiplied by the scale

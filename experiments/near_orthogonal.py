@@ -65,6 +65,9 @@ from experiments.gradient_flow import theory_claim
 from jaxrnn import initializers
 
 NAME = "near_orthogonal"
+# Seconds of the quick variant in the suite (2 workers on 2 busy cores): the suite
+# starts the longest experiments first.
+SUITE_SECONDS = 29
 LAWS = ("gaussian", "orthogonal")
 EDELMAN_MEDIAN = math.sqrt(1.0 + 2.0 * math.log(2.0)) - 1.0  # median of n * sigma_min
 # Mean of n * sigma_min in the limit: int_0^inf exp(-x - x^2/2) dx.

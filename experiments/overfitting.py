@@ -66,6 +66,9 @@ from experiments import _harness, _trainer, char_rnn
 from jaxrnn import training
 
 NAME = "overfitting"
+# Seconds of the quick variant in the suite (2 workers on 2 busy cores): the suite
+# starts the longest experiments first.
+SUITE_SECONDS = 73
 ARMS = ("plain", "dropout", "recurrent_dropout", "weight_norm")
 LABELS = {
     "plain": "plain LSTM",

@@ -51,6 +51,9 @@ from experiments import _harness
 from experiments import sequential_digits as digits
 
 NAME = "pixel_mnist"
+# Seconds of the quick variant in the suite (2 workers on 2 busy cores): the suite
+# starts the longest experiments first.
+SUITE_SECONDS = 50
 NUM_CLASSES = 10
 SIDE = 28
 ORDERS = ("plain", "permuted")

@@ -69,6 +69,9 @@ from experiments.sequential_digits import logistic_regression_accuracy, majority
 from jaxrnn import models, training
 
 NAME = "pretrained"
+# Seconds of the quick variant in the suite (2 workers on 2 busy cores): the suite
+# starts the longest experiments first.
+SUITE_SECONDS = 22
 SOURCE_CLASSES = (0, 1, 2, 3, 4)  # the pretraining task's classes (all their images)
 TARGET_CLASSES = (5, 6, 7, 8, 9)  # the few-shot task's classes
 NUM_CLASSES = len(TARGET_CLASSES)

@@ -42,6 +42,9 @@ from experiments import _harness, _trainer
 from jaxrnn import models, training
 
 NAME = "seq2seq_attention"
+# Seconds of the quick variant in the suite (2 workers on 2 busy cores): the suite
+# starts the longest experiments first.
+SUITE_SECONDS = 66
 PAD, START, FIRST_DIGIT = 0, 1, 2
 VOCAB_SIZE = FIRST_DIGIT + 10
 ATTENTIONS = {"none": None, "bahdanau": "bahdanau", "luong": "luong"}

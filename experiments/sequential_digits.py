@@ -58,6 +58,9 @@ from experiments import _harness, _trainer
 from jaxrnn import models, training
 
 NAME = "sequential_digits"
+# Seconds of the quick variant in the suite (2 workers on 2 busy cores): the suite
+# starts the longest experiments first.
+SUITE_SECONDS = 56
 NUM_CLASSES = 10
 SEQ_LEN = 64
 ORDERS = ("plain", "permuted")

@@ -53,6 +53,9 @@ from experiments import _harness
 from jaxrnn import initializers
 
 NAME = "symmetry"
+# Seconds of the quick variant in the suite (2 workers on 2 busy cores): the suite
+# starts the longest experiments first.
+SUITE_SECONDS = 42
 ARMS = ("constant", "random", "one_unit")
 LABELS = {
     "constant": "constant init",

@@ -828,6 +828,32 @@ def fit(
         )
         step = start
         failed = True  # until the run ends normally
+        # A step's metrics are read on the host (a sync) only once the next step has
+        # been dispatched, so that the device computes step k + 1 while the host logs
+        # and checks step k: one sync per step would leave the device idle for every
+        # batch, dispatch and log row. Steps that evaluate, save or (with several
+        # processes) agree on preemption read their own metrics first, so that the
+        # logs come in step order, and the metrics of the last step are read before
+        # the run ends, however it ends.
+        pending: list[tuple[int, Any]] = []  # (step, metrics) not read yet: 0 or 1
+
+        def read(check: bool = True) -> None:
+            while pending:
+                done, metrics = pending.pop()
+                streak = np.atleast_1d(jax.device_get(metrics["nonfinite_streak"]))
+                if (done % log_every == 0) or done == num_steps:
+                    row = {"step": done, **_host(metrics)}
+                    history.append(row)
+                    writer.write({"kind": "train", **row})
+                    bar.set_postfix(
+                        loss=_median(row["loss"]),
+                        grad_norm=_median(row["grad_norm"]),
+                        refresh=False,
+                    )
+                bar.update(1)
+                if check:
+                    _check_streaks(streak, done, max_nonfinite_steps, stuck)
+
         try:
             with contextlib.closing(bar):
                 while step < num_steps:
@@ -836,19 +862,15 @@ def fit(
                         batch = sharded(batch)
                     state, metrics = train_step(state, batch)
                     step += 1
-                    streak = np.atleast_1d(jax.device_get(metrics["nonfinite_streak"]))
-                    if (step % log_every == 0) or step == num_steps:
-                        row = {"step": step, **_host(metrics)}
-                        history.append(row)
-                        writer.write({"kind": "train", **row})
-                        bar.set_postfix(
-                            loss=_median(row["loss"]),
-                            grad_norm=_median(row["grad_norm"]),
-                            refresh=False,
-                        )
-                    bar.update(1)
-                    _check_streaks(streak, step, max_nonfinite_steps, stuck)
-                    if eval_every and step % eval_every == 0 and step != num_steps:
+                    read()  # the previous step's, while this one runs
+                    pending.append((step, metrics))
+                    due_eval = eval_every and step % eval_every == 0 and step != num_steps
+                    due_save = (
+                        checkpoint_every and step % checkpoint_every == 0 and step != num_steps
+                    )
+                    if due_eval or due_save or multi:
+                        read()
+                    if due_eval:
                         evaluate(step)
                     if multi and _peers.preempted(step):
                         save(step, force=True)
@@ -859,19 +881,23 @@ def fit(
                             f"of step {step} is {where}. Relaunch every process with the "
                             "same command to resume."
                         )
-                    if checkpoint_every and step % checkpoint_every == 0 and step != num_steps:
+                    if due_save:
                         save(step)
                     interrupts.check()  # a Ctrl-C during the step or the save: raised here
+                read()
             # A restored run that trains nothing logged this evaluation already.
             evaluate(step, log=step > start or not restored)
             save(step, force=True)
         except (NonFiniteError, PreemptedError):
+            read(check=False)
             # Raised by every process at the same step (from replicated values): the
             # processes can still save together.
             if manager is not None and step > start and manager.latest_step() != step:
                 save(step, force=True)
             raise
         except BaseException as err:
+            with contextlib.suppress(Exception):  # the error being raised is the one to see
+                read(check=False)  # the last step's row, for the checkpoint saved below
             if multi:
                 # Raised in this process alone: a collective save would wait forever for
                 # the others, so keep the finished checkpoints and end every process.

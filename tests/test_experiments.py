@@ -206,6 +206,27 @@ def test_cli_suite_in_worker_processes(tmp_path, monkeypatch, capsys, values, st
     assert report.index(f"## {first}") < report.index(f"## {second}")
 
 
+def test_suite_workers_start_the_longest_experiments_first(tmp_path, monkeypatch):
+    # One worker runs the experiments one after another in the order they were started:
+    # by SUITE_SECONDS, longest first; the results still come back in the registry's.
+    seconds = {"a": 5, "b": 90, "c": 30}
+    registry = {}
+    for name, cost in seconds.items():
+        module = f"_jaxrnn_order_{tmp_path.name}_{name}"
+        source = _WORKER_MODULE.format(value=0.5, name=module).replace(
+            '"pid": os.getpid()', '"start": __import__("time").time()'
+        )
+        (tmp_path / f"{module}.py").write_text(source + f"\nSUITE_SECONDS = {cost}\n")
+        registry[name] = module
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry = {name: __import__(module) for name, module in registry.items()}
+    configs = {name: module.QUICK for name, module in registry.items()}
+    runs = _harness._run_parallel(registry, configs, tmp_path / "runs", jobs=1)
+    assert [result.name for result, _ in runs] == [registry[n].__name__ for n in "abc"]
+    starts = {n: result.metrics["start"] for n, (result, _) in zip("abc", runs, strict=True)}
+    assert sorted(starts, key=starts.get) == ["b", "c", "a"]
+
+
 def test_cli_jobs_needs_importable_modules(tmp_path, capsys):
     registry = {"a": _fake_experiment(True), "b": _fake_experiment(True)}
     with pytest.raises(SystemExit) as exit_info:  # a usage error, found before running
