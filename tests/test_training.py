@@ -1,5 +1,6 @@
 """Tests of jaxrnn.training: clip-then-Adam, the guarded step, fit, seeds in one program."""
 
+import contextlib
 import csv
 import json
 import math
@@ -651,18 +652,26 @@ def test_ctrl_c_during_saves_keeps_the_finished_step(tmp_path):
         ["timeout", "-k", "5", "120", sys.executable, str(script), str(tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    assert proc.stdout.readline().strip() == "ready"
-    child = int(subprocess.check_output(["pgrep", "-P", str(proc.pid)]))
-    rng = np.random.default_rng(0)
-    reports = []
-    for _ in range(INTERRUPTS):
-        time.sleep(0.3 + rng.uniform(0.0, 0.2))  # most of a run's time is in its saves
-        os.kill(child, signal.SIGINT)
-        line = proc.stdout.readline()
-        assert line, proc.stderr.read()[-3000:]
-        reports.append(json.loads(line))
-    proc.kill()
-    proc.wait(timeout=30)
+    child = None
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        child = int(subprocess.check_output(["pgrep", "-P", str(proc.pid)]))
+        rng = np.random.default_rng(0)
+        reports = []
+        for _ in range(INTERRUPTS):
+            time.sleep(0.3 + rng.uniform(0.0, 0.2))  # most of a run's time is in its saves
+            os.kill(child, signal.SIGINT)
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()[-3000:]
+            reports.append(json.loads(line))
+    finally:
+        # The script itself, not only `timeout`: a SIGKILL to `timeout` leaves its child
+        # running (it trains for ever between interrupts).
+        if child is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+        proc.kill()
+        proc.wait(timeout=30)
     for report in reports:
         assert report["latest"] == report["finished"], reports  # the finished step is saved
         assert report["tmp"] == [], reports  # no half-written save left behind
