@@ -17,7 +17,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxrnn import _checks
+from jaxrnn import _checks, _cudnn
 from jaxrnn._carry import LSTMState
 from jaxrnn.typing import Array
 
@@ -220,8 +220,14 @@ def run(
         # The fused loops project inside the loop: on CPU that beats one big (t*b, g*h)
         # buffer written before the loop and read back in it.
         xw = xs if cell.dtype is None else xs.astype(cell.dtype)
-    carry, ys = _run_cell(step, scan, weights, carry, xw, valid, probe, dropout_mask, unroll,
-                          remat_chunk)  # fmt: skip
+    eligible = scan is not None and _cudnn.eligible(
+        cell, carry, xw, probe=probe, mask=dropout_mask, remat_chunk=remat_chunk
+    )
+    if eligible:  # a plain float32 LSTM on a GPU: cuDNN's fused kernel
+        carry, ys = _cudnn.lstm(weights, carry, xw, lengths)
+    else:
+        carry, ys = _run_cell(step, scan, weights, carry, xw, valid, probe, dropout_mask,
+                              unroll, remat_chunk)  # fmt: skip
     if reverse:
         ys = jnp.flip(ys, 0) if indices is None else take_time(ys, indices)
     return carry, ys

@@ -84,7 +84,9 @@ class RNN(nn.Module):
         jaxrnn cells only; needs the ``"dropout"`` rng when not deterministic.
       fused: run jaxrnn's LSTM, GRU and Elman cells through the loops of
         ``jaxrnn._fused`` (same numbers, faster); False scans the cell's step function.
-        Layer-normalised cells and ``hidden_probe`` always take the step loop.
+        Layer-normalised cells and ``hidden_probe`` always take the step loop. On a GPU
+        a plain float32 LSTM (no norms, recurrent dropout, probe or ``remat_chunk``)
+        runs through cuDNN instead (``jax.experimental.rnn``, see ``jaxrnn._cudnn``).
       remat_chunk: gradient checkpointing: when > 0, the loop runs in chunks of this
         many steps under ``jax.checkpoint``, so that the backward pass stores the carry
         every ``remat_chunk`` steps and recomputes the rest (activation memory about
