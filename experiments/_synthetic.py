@@ -39,6 +39,7 @@ from typing import Any
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 from matplotlib.figure import Figure
@@ -293,9 +294,19 @@ def initial_spectral_radius(
 
 
 def train_model(
-    config: Config, task: Task, name: str, length: int, split: Split, optimizer
+    config: Config,
+    task: Task,
+    name: str,
+    length: int,
+    split: Split,
+    optimizer,
+    *,
+    dtype: Any = None,
 ) -> dict[str, Any]:
     """Trains one model on every seed at once through ``_trainer.train_seeds``.
+
+    ``dtype`` (e.g. ``jnp.bfloat16``) replaces the cell's compute dtype; the default
+    keeps the template's.
 
     Returns:
       ``loss (steps, s)`` the training curves, ``final (s,)`` the metric on the
@@ -303,6 +314,8 @@ def train_model(
       ``spectral_radius (s,)`` of its initial recurrent kernel.
     """
     cell = task.templates(config, length)[name][1]
+    if dtype is not None:
+        cell = cell.clone(dtype=dtype)
     model = make_model(task.head, cell, config.hidden_size)
     example = split.eval[0][0, :1]
 
@@ -327,7 +340,8 @@ def train_model(
             split.init_keys,
             num_steps=config.num_steps,
             eval_fn=evaluate,
-            description=f"{task.name} T={length} {name}",
+            description=f"{task.name} T={length} {name}"
+            + ("" if dtype is None else f" ({jnp.dtype(dtype).name})"),
         )
     except training.NonFiniteError as err:
         # Every seed diverged (e.g. an IRNN at a long T and a large rate): the model's

@@ -92,6 +92,11 @@ class Config:
       compile_times: ``t`` values of the compile-time report.
       compile_layers: layer counts of the compile-time report.
       gemm_size: ``n`` of the ``n x n`` GEMM that measures the machine.
+      bf16_length: ``T`` of the adding problem trained in float32 and in bfloat16 (0:
+        skip). Its claim is adding's own for gated models (worst held-out seed's final
+        MSE <= 0.1 x the constant predictor's, that threshold calibrated on adding's
+        seeds 0..5) applied to the bfloat16 run.
+      bf16_steps: its training steps (adding's QUICK budget).
     """
 
     batch: int = 32
@@ -111,6 +116,8 @@ class Config:
     compile_times: tuple[int, ...] = (128, 1024, 8192)
     compile_layers: tuple[int, ...] = (1, 2, 4)
     gemm_size: int = 2048
+    bf16_length: int = 50
+    bf16_steps: int = 1000
 
 
 QUICK = Config()
@@ -536,6 +543,37 @@ def remat_memory(config: Config) -> dict:
     return out
 
 
+def bf16_training(config: Config) -> dict:
+    r"""The adding problem (T = ``bf16_length``) trained in float32 and in bfloat16.
+
+    ``experiments.adding``'s chrono LSTM and QUICK setup (hidden size, Adam, clipping,
+    batches, held-out seeds 100..102; ``bf16_steps`` steps) once as is and once with
+    ``dtype=jnp.bfloat16``, on the same keys and batches. Returns the loss curves, each
+    seed's final held-out MSE and each seed's constant predictor's (the baseline of
+    adding's claims, on the same sequences).
+    """
+    from experiments import _synthetic, adding
+
+    task_config = dataclasses.replace(adding.QUICK, num_steps=config.bf16_steps)
+    length = config.bf16_length
+    split = _synthetic.make_split(task_config, adding.TASK, length)
+    baselines = _synthetic.seed_baselines(adding.TASK, split)
+    optimizer = jaxrnn.training.make_optimizer(
+        task_config.learning_rate, task_config.max_grad_norm, optimizer=task_config.optimizer
+    )
+    out = {"constant_mse": baselines[adding.CONSTANT].tolist(), "length": length, "runs": {}}
+    for label, dtype in (("float32", None), ("bfloat16", jnp.bfloat16)):
+        got = _synthetic.train_model(
+            task_config, adding.TASK, "lstm_chrono", length, split, optimizer, dtype=dtype
+        )
+        out["runs"][label] = {
+            "loss_median": np.median(got["loss"], axis=1).tolist(),
+            "final_mse": np.asarray(got["final"], np.float64).tolist(),
+            "seconds": got["seconds"],
+        }
+    return out
+
+
 def compile_times(config: Config) -> dict:
     """Seconds to lower and compile an LSTM training step, against ``t`` and layers."""
     out = {"time": {}, "layers": {}}
@@ -565,8 +603,20 @@ TARGETS = (
 )
 
 
-def _claims(config: Config, main: dict, scan: dict) -> list[_harness.Claim]:
+def _claims(config: Config, main: dict, scan: dict, bf16: dict) -> list[_harness.Claim]:
     claims = []
+    if bf16:
+        from experiments import adding
+
+        for label, got in bf16["runs"].items():
+            claims.append(
+                _harness.within(
+                    f"adding T={bf16['length']} LSTM (chrono) in {label}: worst held-out seed's "
+                    "final MSE / the constant predictor's",
+                    max(m / c for m, c in zip(got["final_mse"], bf16["constant_mse"], strict=True)),
+                    high=adding.GATED_MAX_FRACTION,
+                )
+            )
     for kind, mode, competitor, low in TARGETS:
         found = main["ratios"].get(f"{kind}/{mode}", {}).get(competitor)
         if found is not None:
@@ -648,6 +698,38 @@ def _figure(main: dict, sweep_: dict, scan: dict) -> Figure:
     return fig
 
 
+def _bf16_summary(bf16: dict) -> str:
+    if not bf16:
+        return ""
+    parts = [
+        f"{label} " + ", ".join(f"{m:.4f}" for m in got["final_mse"])
+        for label, got in bf16["runs"].items()
+    ]
+    constant = ", ".join(f"{c:.4f}" for c in bf16["constant_mse"])
+    return (
+        f"Adding T={bf16['length']}, LSTM (chrono), held-out final MSE per seed: "
+        + "; ".join(parts)
+        + f" (constant predictor {constant})."
+    )
+
+
+def _bf16_figure(bf16: dict) -> dict[str, Figure]:
+    if not bf16:
+        return {}
+    fig = Figure(figsize=(6, 3.5))
+    ax = fig.add_subplot()
+    for label, got in bf16["runs"].items():
+        ax.plot(got["loss_median"], label=f"LSTM (chrono), {label}", lw=0.8)
+    ax.axhline(np.mean(bf16["constant_mse"]), color="k", ls="--", lw=0.8, label="constant")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("training MSE (median over seeds)")
+    ax.set_title(f"adding T={bf16['length']}: float32 vs bfloat16 compute")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return {"bf16_adding": fig}
+
+
 def _ceiling_summary(main: dict) -> str:
     parts = []
     for group, values in main["ceilings"].items():
@@ -672,7 +754,9 @@ def run(config: Config) -> _harness.Result:
     scan = parallel_scan(config) if config.scan_times else {}
     memory = remat_memory(config) if config.remat_time else {}
     compile_ = compile_times(config)
+    bf16 = bf16_training(config) if config.bf16_length else {}
     metrics = {
+        "bf16_adding": bf16,
         "main": main,
         "sweep": sweep_,
         "gru_over_mingru": scan,
@@ -701,17 +785,18 @@ def run(config: Config) -> _harness.Result:
         + ", ".join(f"{t}: {s:.1f}" for t, s in compile_["time"].items())
         + "; by layers: "
         + ", ".join(f"{n}: {s:.1f}" for n, s in compile_["layers"].items())
-        + "."
+        + ". "
+        + _bf16_summary(bf16)
     )
     return _harness.Result(
         name=NAME,
         config=config,
         seeds=(0,),
         metrics=metrics,
-        claims=_claims(config, main, scan),
+        claims=_claims(config, main, scan, bf16),
         summary=summary,
         table="\n".join(rows),
-        figures={"benchmark": _figure(main, sweep_, scan)},
+        figures={"benchmark": _figure(main, sweep_, scan), **_bf16_figure(bf16)},
     )
 
 

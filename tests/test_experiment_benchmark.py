@@ -16,7 +16,8 @@ from experiments import _harness, benchmark
 SMOKE = benchmark.Config(
     batch=2, time=4, input_size=3, hidden=8, rounds=2, warmup=1, kinds=("lstm", "gru"),
     sweep_times=(4,), sweep_hiddens=(8,), sweep_rounds=1, scan_times=(4, 8), remat_time=16,
-    remat_chunk=4, compile_times=(4,), compile_layers=(1,), gemm_size=32,
+    remat_chunk=4, compile_times=(4,), compile_layers=(1,), gemm_size=32, bf16_length=6,
+    bf16_steps=3,
 )  # fmt: skip
 
 
@@ -102,6 +103,12 @@ def test_smoke_run_writes_results(tmp_path):
     names = [c["name"] for c in saved["claims"]]
     assert any("flax_opt_lstm" in n for n in names)
     assert any("XLA matmuls-only" in n for n in names)
+    bf16 = saved["metrics"]["bf16_adding"]
+    assert set(bf16["runs"]) == {"float32", "bfloat16"}
+    for run_ in bf16["runs"].values():
+        assert len(run_["final_mse"]) == 3 and len(run_["loss_median"]) == 3
+    assert sum("bfloat16: worst held-out seed" in n for n in names) == 1
+    assert (run_dir / "bf16_adding.png").exists()
     if importlib.util.find_spec("torch") is not None:
         assert "torch" in main["ratios"]["lstm/train_bf16"]
         assert any(n.startswith("lstm train_bf16: torch") for n in names)
