@@ -103,6 +103,9 @@ def test_smoke_run_writes_results(tmp_path):
     names = [c["name"] for c in saved["claims"]]
     assert any("flax_opt_lstm" in n for n in names)
     assert any("XLA matmuls-only" in n for n in names)
+    floor_points = {"lstm time=4", "lstm hidden=8", "gru time=4", "gru hidden=8"}
+    assert set(saved["metrics"]["sweep"]["over_floor"]) == floor_points
+    assert sum("XLA matmuls-only" in n for n in names) == 2 + len(floor_points)
     bf16 = saved["metrics"]["bf16_adding"]
     assert set(bf16["runs"]) == {"float32", "bfloat16"}
     for run_ in bf16["runs"].values():
