@@ -20,9 +20,9 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    # jaxrnn.checkpoint imports orbax and jaxrnn.nnx flax.nnx, which are slow: load them
-    # on first use only.
-    if name in ("checkpoint", "nnx"):
+    # jaxrnn.checkpoint imports orbax, jaxrnn.nnx flax.nnx and jaxrnn.testing chex and
+    # jax.test_util, which only some users need: load them on first use only.
+    if name in ("checkpoint", "nnx", "testing"):
         import importlib
 
         return importlib.import_module(f"jaxrnn.{name}")
@@ -57,5 +57,6 @@ __all__ = [
     "models",
     "nnx",
     "parallel",
+    "testing",
     "training",
 ]

@@ -4,33 +4,35 @@ import contextlib
 import importlib
 import os
 
+import hypothesis
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-# The one tolerance table. Exact-math comparisons use the row of the dtype under test;
-# statistical tests use the sampling tolerances below it.
-TOLERANCES = {
-    "float64": {"rtol": 1e-10, "atol": 1e-10},
-    "float32": {"rtol": 1e-5, "atol": 1e-5},
-    "float16": {"rtol": 2e-3, "atol": 2e-3},
-    "bfloat16": {"rtol": 1.6e-2, "atol": 1.6e-2},
-}
-# Sampling statistics (every statistical test uses >= 1e5 samples and a fixed key).
-NUM_SAMPLES = 200_000
-VARIANCE_RTOL = 0.02  # sample variance vs theory: ~0.3% standard error at 2e5 samples
-STD_RTOL = 0.01  # sample std vs theory
+import jaxrnn.testing as rnn_testing
+
+# The one tolerance table, jaxrnn.testing's: exact-math comparisons use the row of the
+# dtype under test; statistical tests use the sampling tolerances below it (every
+# statistical test uses >= 1e5 samples and a fixed key).
+TOLERANCES = rnn_testing.TOLERANCES
+NUM_SAMPLES = rnn_testing.NUM_SAMPLES  # 2e5
+VARIANCE_RTOL = rnn_testing.VARIANCE_RTOL  # sample variance vs theory (~0.3% s.e.)
+STD_RTOL = rnn_testing.STD_RTOL  # sample std vs theory
 KS_MIN_PVALUE = 1e-3  # Kolmogorov-Smirnov against the target distribution
-# Orthogonality of float32 matrices: W^T W = g^2 I elementwise, singular values = gain.
-ORTHO_ATOL = {"float32": 1e-5, "float64": 1e-12}
+# Orthogonality: W^T W = g^2 I elementwise, singular values = gain.
+ORTHO_ATOL = rnn_testing.ORTHO_ATOL
 # Spectral radius by repeated squaring vs numpy's eigendecomposition.
-SPECTRAL_RTOL = {"float32": 1e-4, "float64": 1e-10}
+SPECTRAL_RTOL = rnn_testing.SPECTRAL_RTOL
+
+# Hypothesis: every property test is bounded and derandomised unless it says otherwise
+# (the CI budget on 2 cores); `pytest --hypothesis-profile=...` chooses another.
+hypothesis.settings.load_profile(rnn_testing.register_hypothesis_profile("jaxrnn"))
 
 
 def tolerance(dtype) -> dict:
     """The rtol/atol row of TOLERANCES for ``dtype``."""
-    return TOLERANCES[jnp.dtype(dtype).name]
+    return rnn_testing.tolerance(dtype)
 
 
 @pytest.fixture
