@@ -371,10 +371,20 @@ def _rows(tree: Any, axes: Any, start: int, stop: int | None = None) -> Any:
 
 
 def _numpy(x: Any) -> np.ndarray:
+    """A float64 (complex128 for a complex ``x``: both parts kept) NumPy copy."""
     x = jnp.asarray(x)
+    if jnp.issubdtype(x.dtype, jnp.complexfloating):
+        return np.asarray(x).astype(np.complex128)
     if x.dtype != jnp.float64:
         x = x.astype(jnp.float32)
     return np.asarray(x, np.float64)
+
+
+def _sin(leaf: Array) -> Array:
+    """``sin`` elementwise, real: of the real and imaginary parts of a complex leaf."""
+    if jnp.iscomplexobj(leaf):
+        return jnp.sin(jnp.real(leaf)) + jnp.sin(jnp.imag(leaf))
+    return jnp.sin(leaf)
 
 
 def _where(index: tuple[int, ...], names: Sequence[str] | None) -> str:
@@ -438,8 +448,14 @@ def _assert_zero(prop: str, what: str, values: Any, names: Sequence[str] | None 
     )
 
 
+def _real_dtype(dtype: Any) -> Any:
+    """The dtype of the real part of a complex dtype (complex64: float32); else ``dtype``."""
+    dtype = jnp.dtype(dtype)
+    return jnp.finfo(dtype).dtype if jnp.issubdtype(dtype, jnp.complexfloating) else dtype
+
+
 def _output_tolerance(outputs: Any) -> dict[str, float]:
-    dtypes = [jnp.asarray(leaf).dtype for leaf in jax.tree_util.tree_leaves(outputs)]
+    dtypes = [_real_dtype(jnp.asarray(leaf).dtype) for leaf in jax.tree_util.tree_leaves(outputs)]
     loosest = max(dtypes, key=lambda d: TOLERANCES.get(jnp.dtype(d).name, {"atol": 1.0})["atol"])
     return tolerance(loosest)
 
@@ -859,7 +875,7 @@ def check_padding_invariance(
         value = jnp.sum(jnp.where(valid, y, 0) * weights)
         masks = jax.tree_util.tree_leaves(row_masks)
         for leaf, mask in zip(jax.tree_util.tree_leaves(c), masks, strict=True):
-            value = value + jnp.sum(jnp.where(mask, jnp.sin(leaf), 0))
+            value = value + jnp.sum(jnp.where(mask, _sin(leaf), 0))
         return value
 
     grad = jax.grad(loss)(x)
@@ -1024,7 +1040,7 @@ def _directional_error(
 
     def scalar(*a):
         out = f(*a)
-        return sum(jnp.sum(jnp.sin(leaf)) for leaf in jax.tree_util.tree_leaves(out))
+        return sum(jnp.sum(_sin(leaf)) for leaf in jax.tree_util.tree_leaves(out))
 
     def derivative(g):
         if mode == "fwd":
@@ -1131,7 +1147,7 @@ def check_gradients(
 
             def f(params, x):
                 carry, ys = _apply(layer, {**rest, "params": params}, x, lengths)
-                carry_terms = sum(jnp.sum(jnp.sin(c)) for c in jax.tree_util.tree_leaves(carry))
+                carry_terms = sum(jnp.sum(_sin(c)) for c in jax.tree_util.tree_leaves(carry))
                 return jnp.sum(u * jnp.sin(ys)) + carry_terms
 
             args = (params, x)
@@ -1296,7 +1312,7 @@ def check_transform_stability(
 
     def loss(v, x):
         c, y = apply(v, x, lengths, start)
-        carry_terms = sum(jnp.sum(jnp.sin(leaf)) for leaf in jax.tree_util.tree_leaves(c))
+        carry_terms = sum(jnp.sum(_sin(leaf)) for leaf in jax.tree_util.tree_leaves(c))
         return jnp.sum(weights * jnp.sin(y)) + carry_terms
 
     plain = jax.jit(jax.value_and_grad(loss, argnums=(0, 1)))(variables, x)

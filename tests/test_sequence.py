@@ -9,6 +9,7 @@ import pytest
 from conftest import tolerance
 
 import jaxrnn
+import jaxrnn.testing as rnn_testing
 from jaxrnn import initializers as init
 from jaxrnn import models
 
@@ -22,7 +23,7 @@ CELLS = {
     "lstm": lambda: jaxrnn.LSTMCell(H),
     "lstm_ln_wn": lambda: jaxrnn.LSTMCell(H, layer_norm=True, weight_norm=True),
     "gru": lambda: jaxrnn.GRUCell(H),
-    "gru_reset_after": lambda: jaxrnn.GRUCell(H, reset_after=True),
+    "gru_reset_before": lambda: jaxrnn.GRUCell(H, reset_after=False),
 }
 
 
@@ -57,18 +58,65 @@ def _rows(tree, start, stop=None):
 
 
 # ---------------------------------------------------------------------------------------
-# The scan against the cell stepped in a Python loop.
+# The properties of jaxrnn.testing, for every cell and sequence layer of jaxrnn.sequence:
+# scan equals loop (fused and unfused), padding invariance, reverse and bidirectional
+# consistency, finite-difference gradients. (MinGRU, MinLSTM and LRU: their own files.)
 # ---------------------------------------------------------------------------------------
 
+LAYERS = {
+    **{name: lambda make=make: jaxrnn.RNN(make()) for name, make in CELLS.items()},
+    "rnn_reverse": lambda: jaxrnn.RNN(jaxrnn.GRUCell(H), reverse=True),
+    "rnn_flax_cell": lambda: jaxrnn.RNN(nn.LSTMCell(H)),
+    "bidirectional_concat": lambda: jaxrnn.Bidirectional(
+        jaxrnn.RNN(jaxrnn.LSTMCell(H)), jaxrnn.RNN(jaxrnn.LSTMCell(H))
+    ),
+    "bidirectional_sum": lambda: jaxrnn.Bidirectional(
+        jaxrnn.RNN(jaxrnn.GRUCell(H)), jaxrnn.RNN(jaxrnn.GRUCell(H)), merge="sum"
+    ),
+    "lstm_stack": lambda: jaxrnn.LSTM(H, num_layers=2, bidirectional=True),
+    "gru_stack": lambda: jaxrnn.GRU(H, num_layers=2, bidirectional=True),
+    "simple_stack": lambda: jaxrnn.SimpleRNN(H, num_layers=2, bidirectional=True),
+    "model_encoder": lambda: models._Encoder(jaxrnn.GRUCell(H), num_layers=2),
+}
+STACKS = ("lstm_stack", "gru_stack", "simple_stack", "model_encoder")
+REVERSIBLE = sorted(set(LAYERS) - set(STACKS))  # check_reverse_consistency refuses stacks
 
-@pytest.mark.parametrize("name", sorted(CELLS))
-def test_scan_equals_python_loop(x, name):
-    layer = jaxrnn.RNN(CELLS[name](), return_carry=True)
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_scan_equals_python_loop(name):
+    report = rnn_testing.check_scan_equals_loop(LAYERS[name]())
+    assert {"outputs", "final carry"} <= set(report)
+    if name in CELLS:  # jaxrnn's cells also compare the fused loop with the step scan
+        assert "fused=False" in report
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_padding_never_leaks(name):
+    report = rnn_testing.check_padding_invariance(LAYERS[name](), seq_lengths=[5, 2, 0])
+    assert report["zero outputs past length"] == 0.0 and report["gradient at padding"] == 0.0
+
+
+@pytest.mark.parametrize("name", REVERSIBLE)
+def test_reverse_and_bidirectional_consistency(name):
+    rnn_testing.check_reverse_consistency(LAYERS[name](), seq_lengths=[5, 3, 0])
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_gradients_float64(name):
+    # Order 2 in both modes for the cells, where the math lives; order 1 for the layers
+    # built from them (their cells are checked here at order 2).
+    order = 2 if name in CELLS else 1
+    report = rnn_testing.check_gradients(LAYERS[name](), order=order, seq_lengths=[4, 2])
+    assert len(report) == 2 * order
+
+
+@pytest.mark.parametrize("name", STACKS[:3])
+def test_stack_carry_layout_is_pytorchs(x, name):
+    layer = LAYERS[name]()
     variables = _init(layer, x)
-    carry, ys = layer.apply(variables, x)
-    ref_carry, ref_ys = _loop(CELLS[name](), variables["params"]["cell"], x)
-    _assert_tree_close(ys, ref_ys)
-    _assert_tree_close(carry, ref_carry)
+    final, outputs = layer.apply(variables, x, seq_lengths=jnp.asarray(LENGTHS), return_carry=True)
+    assert outputs.shape == (B, T, 2 * H)
+    assert all(leaf.shape == (4, B, H) for leaf in jax.tree_util.tree_leaves(final))
 
 
 def test_flax_cell_path_equals_flax_rnn(x):
@@ -111,98 +159,6 @@ class TestJit(chex.TestCase):
         apply = self.variant(lambda v, x, n: layer.apply(v, x, seq_lengths=n))
         reference = jax.jit(lambda v, x, n: layer.apply(v, x, seq_lengths=n))(variables, x, lengths)
         _assert_tree_close(apply(variables, x, lengths), reference)
-
-
-# ---------------------------------------------------------------------------------------
-# Lengths, reverse, bidirectional.
-# ---------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", ["lstm", "gru", "simple_tanh"])
-def test_padding_never_leaks(x, name):
-    layer = jaxrnn.RNN(CELLS[name](), return_carry=True)
-    variables = _init(layer, x)
-    lengths = jnp.asarray(LENGTHS)
-    carry, ys = layer.apply(variables, x, seq_lengths=lengths)
-    pad = jnp.arange(T)[None, :, None] >= lengths[:, None, None]
-    garbage = jnp.where(pad, 1e3 * jax.random.normal(jax.random.key(9), x.shape), x)
-    carry2, ys2 = layer.apply(variables, garbage, seq_lengths=lengths)
-    np.testing.assert_array_equal(ys2, ys)
-    chex.assert_trees_all_equal(carry2, carry)
-    np.testing.assert_array_equal(jnp.where(pad, ys, 0.0), 0.0)
-    # Each example alone, cut to its length, gives the same outputs and final carry.
-    zero = CELLS[name]().initialize_carry(jax.random.key(0), (1, F))
-    for b, n in enumerate(LENGTHS):
-        if n == 0:
-            chex.assert_trees_all_close(_rows(carry, b), _rows(zero, 0))
-            continue
-        ref_carry, ref_ys = _loop(CELLS[name](), variables["params"]["cell"], x[b : b + 1, :n])
-        _assert_tree_close(ys[b, :n], ref_ys[0])
-        _assert_tree_close(_rows(carry, b, b + 1), ref_carry)
-
-
-def test_reverse_with_lengths_equals_manual_reversal(x):
-    layer = jaxrnn.RNN(jaxrnn.GRUCell(H, reset_after=True), reverse=True, return_carry=True)
-    variables = _init(layer, x)
-    carry, ys = layer.apply(variables, x, seq_lengths=jnp.asarray(LENGTHS))
-    cell_params = variables["params"]["cell"]
-    for b, n in enumerate(LENGTHS):
-        if n == 0:
-            np.testing.assert_array_equal(ys[b], 0.0)
-            continue
-        ref_carry, ref_ys = _loop(layer.cell, cell_params, x[b : b + 1, :n][:, ::-1])
-        _assert_tree_close(ys[b, :n], ref_ys[0, ::-1])
-        np.testing.assert_array_equal(ys[b, n:], 0.0)
-        _assert_tree_close(carry[b : b + 1], ref_carry)
-
-
-@pytest.mark.parametrize("merge", ["concat", "sum"])
-def test_bidirectional_with_lengths(x, merge):
-    layer = jaxrnn.Bidirectional(
-        jaxrnn.RNN(jaxrnn.LSTMCell(H)), jaxrnn.RNN(jaxrnn.LSTMCell(H)), merge=merge,
-        return_carry=True,
-    )  # fmt: skip
-    variables = _init(layer, x)
-    (fwd_carry, bwd_carry), ys = layer.apply(variables, x, seq_lengths=jnp.asarray(LENGTHS))
-    params = variables["params"]
-    cell = jaxrnn.LSTMCell(H)
-    for b, n in enumerate(LENGTHS[:2]):
-        f_carry, f_ys = _loop(cell, params["forward_rnn"]["cell"], x[b : b + 1, :n])
-        b_carry, b_ys = _loop(cell, params["backward_rnn"]["cell"], x[b : b + 1, :n][:, ::-1])
-        b_ys = b_ys[:, ::-1]
-        expected = jnp.concatenate([f_ys, b_ys], -1) if merge == "concat" else f_ys + b_ys
-        _assert_tree_close(ys[b, :n], expected[0])
-        _assert_tree_close(_rows(fwd_carry, b, b + 1), f_carry)
-        _assert_tree_close(_rows(bwd_carry, b, b + 1), b_carry)
-
-
-@pytest.mark.parametrize("stack", ["lstm", "gru", "simple"])
-def test_stack_equals_manual_composition(x, stack):
-    cls, cell = {
-        "lstm": (jaxrnn.LSTM, lambda: jaxrnn.LSTMCell(H)),
-        "gru": (jaxrnn.GRU, lambda: jaxrnn.GRUCell(H)),
-        "simple": (jaxrnn.SimpleRNN, lambda: jaxrnn.SimpleRNNCell(H)),
-    }[stack]
-    layer = cls(H, num_layers=2, bidirectional=True)
-    variables = _init(layer, x)
-    lengths = jnp.asarray(LENGTHS)
-    final, outputs = layer.apply(variables, x, seq_lengths=lengths, return_carry=True)
-    _assert_tree_close(layer.apply(variables, x, seq_lengths=lengths), outputs)
-    params = variables["params"]
-    inputs, finals = x, []
-    for k in range(2):
-        per_direction = []
-        for suffix, reverse in (("", False), ("_reverse", True)):
-            rnn = jaxrnn.RNN(cell(), reverse=reverse, return_carry=True)
-            carry, ys = rnn.apply({"params": params[f"layer{k}{suffix}"]}, inputs, lengths)
-            per_direction.append(ys)
-            finals.append(carry)
-        inputs = jnp.concatenate(per_direction, -1)
-    _assert_tree_close(outputs, inputs)
-    _assert_tree_close(final, jax.tree_util.tree_map(lambda *c: jnp.stack(c), *finals))
-    assert outputs.shape == (B, T, 2 * H)
-    leaves = jax.tree_util.tree_leaves(final)
-    assert all(leaf.shape == (4, B, H) for leaf in leaves)
 
 
 # ---------------------------------------------------------------------------------------
@@ -288,29 +244,6 @@ def test_recurrent_dropout_mask_is_the_same_at_every_step():
     for t in range(1, steps):
         np.testing.assert_allclose(ys[:, t], mask**t, rtol=1e-6)
     assert not np.array_equal(mask[0], mask[1])  # one mask per sequence
-
-
-# ---------------------------------------------------------------------------------------
-# Gradients.
-# ---------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", ["lstm", "gru", "gru_reset_after", "simple_tanh"])
-def test_check_grads_float64(name):
-    from jax.test_util import check_grads
-
-    with jax.enable_x64(True):
-        cell = CELLS[name]().clone(param_dtype=jnp.float64)
-        layer = jaxrnn.RNN(cell, reverse=True)
-        x = jax.random.normal(jax.random.key(1), (2, 4, 3), jnp.float64)
-        variables = layer.init(jax.random.key(0), x)
-        lengths = jnp.array([4, 2])
-
-        @jax.jit
-        def loss(params, x):
-            return jnp.sum(jnp.sin(layer.apply({"params": params}, x, seq_lengths=lengths)))
-
-        check_grads(loss, (variables["params"], x), order=1, modes=("rev",))
 
 
 # ---------------------------------------------------------------------------------------
