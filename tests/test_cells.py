@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from absl.testing import parameterized
 from conftest import ORTHO_ATOL, as_numpy64, maybe_x64, tolerance
-from jax.test_util import check_grads
 
+import jaxrnn.testing as rnn_testing
 from jaxrnn import initializers
 from jaxrnn.cells import (
     GRUCell,
@@ -346,12 +346,8 @@ def test_pure_step_gradients(key, name):
         weights = variables["params"]
         xw = project_inputs(weights, xs[0], cell.num_gates)
         mask = jax.random.bernoulli(jax.random.fold_in(key, 2), 0.8, (BATCH, HIDDEN)) / 0.8
-        check_grads(
-            _pure_step(name, mask),
-            (weights, carry, xw),
-            order=2,
-            modes=("fwd", "rev"),
-            eps=GRAD_CHECK_EPS,
+        rnn_testing.check_gradients(
+            _pure_step(name, mask), (weights, carry, xw), order=2, eps=GRAD_CHECK_EPS
         )
 
 
@@ -372,7 +368,7 @@ def test_project_inputs_gradients(key, layer_norm):
         weights = _projection_weights(k_w, 4, layer_norm)
         x = random_like(k_x, jax.ShapeDtypeStruct((BATCH, INPUT), jnp.float64), std=1.0)
         project = functools.partial(project_inputs, num_gates=4)
-        check_grads(project, (weights, x), order=2, modes=("fwd", "rev"), eps=GRAD_CHECK_EPS)
+        rnn_testing.check_gradients(project, (weights, x), order=2, eps=GRAD_CHECK_EPS)
 
 
 @pytest.mark.parametrize("num_gates", [1, 3, 4])
@@ -395,12 +391,8 @@ def test_cell_step_gradients(key, name):
         def step(params, carry, x):
             return cell.apply({"params": params}, carry, x)
 
-        check_grads(
-            step,
-            (variables["params"], carry, xs[0]),
-            order=1,
-            modes=("fwd", "rev"),
-            eps=GRAD_CHECK_EPS,
+        rnn_testing.check_gradients(
+            step, (variables["params"], carry, xs[0]), order=1, eps=GRAD_CHECK_EPS
         )
 
 

@@ -18,10 +18,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from conftest import KS_MIN_PVALUE, NUM_SAMPLES, STD_RTOL, as_numpy64, tolerance
-from jax.test_util import check_grads
 from scipy import stats
 
 import jaxrnn
+import jaxrnn.testing as rnn_testing
 from jaxrnn import lru
 from jaxrnn.lru import LRU, LRUCell
 
@@ -227,21 +227,36 @@ def _grad_args():
 
 
 def test_check_grads_float64():
+    # jaxrnn.testing.check_gradients: check_grads at orders 1 and 2, both modes, w.r.t.
+    # parameters, inputs and both parts of the complex initial state.
     with jax.enable_x64(True):
-        check_grads(_loss("parallel"), _grad_args(), order=1, modes=("rev",))
+        report = rnn_testing.check_gradients(_loss("parallel"), _grad_args())
+    assert set(report) == {"fwd order 1", "fwd order 2", "rev order 1", "rev order 2"}
+    assert set(_grad_args()[0]) == set(PARAMETERS)
 
 
-def test_parallel_gradient_equals_sequential():
-    with jax.enable_x64(True):
-        args = _grad_args()
-        parallel = jax.grad(_loss("parallel"), argnums=(0, 1, 2, 3))(*args)
-        sequential = jax.grad(_loss("sequential"), argnums=(0, 1, 2, 3))(*args)
-    assert set(parallel[0]) == set(PARAMETERS)
-    for p, s in zip(jax.tree.leaves(parallel), jax.tree.leaves(sequential), strict=True):
-        assert np.all(np.isfinite(p))
-        np.testing.assert_allclose(p, s, **tolerance(jnp.float64))
-    np.testing.assert_array_equal(parallel[1][2], 0.0)  # nothing reaches the padding
-    np.testing.assert_array_equal(parallel[1][1, LENGTHS[1] :], 0.0)
+# ---------------------------------------------------------------------------------------
+# 3b. The properties of jaxrnn.testing, on a complex carry: the layer over a sequence
+# equals the cell stepped in a Python loop, and mode="parallel" equals "sequential"
+# (values and gradients); padding never leaks, in both modes; the cell run backwards
+# equals a hand reversal.
+# ---------------------------------------------------------------------------------------
+
+
+def test_scan_equals_loop_and_parallel_equals_sequential():
+    report = rnn_testing.check_scan_equals_loop(LRU(STATE), input_size=FEATURES, time=STEPS)
+    assert "the other `mode`" in report
+
+
+@pytest.mark.parametrize("mode", ["parallel", "sequential"])
+def test_padding_invariance(mode):
+    layer = LRU(STATE, mode=mode)
+    report = rnn_testing.check_padding_invariance(layer, input_size=FEATURES, time=STEPS)
+    assert report["gradient at padding"] == 0.0
+
+
+def test_reverse_consistency_of_the_cell():
+    rnn_testing.check_reverse_consistency(LRUCell(STATE), input_size=FEATURES, time=STEPS)
 
 
 # ---------------------------------------------------------------------------------------

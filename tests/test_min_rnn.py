@@ -21,9 +21,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from conftest import VARIANCE_RTOL, as_numpy64, tolerance
-from jax.test_util import check_grads
 
 import jaxrnn
+import jaxrnn.testing as rnn_testing
 from jaxrnn import min_rnn
 from jaxrnn.min_rnn import MinGRU, MinGRUCell, MinLSTM, MinLSTMCell
 
@@ -276,26 +276,38 @@ def _loss(name, mode):
 
 @pytest.mark.parametrize("name", LAYERS)
 def test_check_grads_float64(name):
+    # jaxrnn.testing.check_gradients: jax.test_util.check_grads at orders 1 and 2, both
+    # modes, w.r.t. parameters, inputs and initial state, on a batch with an empty row.
     with jax.enable_x64(True):
         params = init_params(name, jnp.float64)
         x, h0 = inputs(BATCH, STEPS, jnp.float64)
-        check_grads(_loss(name, "parallel"), (params, x, h0), order=1, modes=("rev",))
+        report = rnn_testing.check_gradients(_loss(name, "parallel"), (params, x, h0))
+    assert set(report) == {"fwd order 1", "fwd order 2", "rev order 1", "rev order 2"}
+
+
+# ---------------------------------------------------------------------------------------
+# 3b. The properties of jaxrnn.testing: the layer over a sequence equals the cell stepped
+# in a Python loop, and mode="parallel" equals "sequential" (values and gradients);
+# padding never leaks, in both modes; the cell run backwards equals a hand reversal.
+# ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", LAYERS)
-def test_parallel_gradient_equals_sequential(name):
-    with jax.enable_x64(True):
-        params = init_params(name, jnp.float64)
-        x, h0 = inputs(BATCH, STEPS, jnp.float64)
-        args = (params, x, h0)
-        parallel = jax.grad(_loss(name, "parallel"), argnums=(0, 1, 2))(*args)
-        sequential = jax.grad(_loss(name, "sequential"), argnums=(0, 1, 2))(*args)
-    for p, s in zip(jax.tree.leaves(parallel), jax.tree.leaves(sequential), strict=True):
-        assert np.all(np.isfinite(p))
-        np.testing.assert_allclose(p, s, **tolerance(jnp.float64))
-    # No gradient reaches the padding.
-    np.testing.assert_array_equal(parallel[1][2], 0.0)
-    np.testing.assert_array_equal(parallel[1][1, LENGTHS[1] :], 0.0)
+def test_scan_equals_loop_and_parallel_equals_sequential(name):
+    report = rnn_testing.check_scan_equals_loop(LAYERS[name](HIDDEN), time=STEPS)
+    assert "the other `mode`" in report
+
+
+@pytest.mark.parametrize("mode", ["parallel", "sequential"])
+@pytest.mark.parametrize("name", LAYERS)
+def test_padding_invariance(name, mode):
+    report = rnn_testing.check_padding_invariance(LAYERS[name](HIDDEN, mode=mode), time=STEPS)
+    assert report["gradient at padding"] == 0.0
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_reverse_consistency_of_the_cell(name):
+    rnn_testing.check_reverse_consistency(CELLS[name](HIDDEN), time=STEPS)
 
 
 # ---------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ CELLS = {
     "simple_tanh": lambda: jaxrnn.SimpleRNNCell(H),
     "irnn": lambda: jaxrnn.SimpleRNNCell(H, activation="relu", recurrent_kernel_init="identity"),
     "lstm": lambda: jaxrnn.LSTMCell(H),
+    "lstm_weight_norm": lambda: jaxrnn.LSTMCell(H, weight_norm=True),  # fused, weight norm
     "lstm_ln_wn": lambda: jaxrnn.LSTMCell(H, layer_norm=True, weight_norm=True),
     "gru": lambda: jaxrnn.GRUCell(H),
     "gru_reset_before": lambda: jaxrnn.GRUCell(H, reset_after=False),
