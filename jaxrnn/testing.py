@@ -448,14 +448,10 @@ def _assert_zero(prop: str, what: str, values: Any, names: Sequence[str] | None 
     )
 
 
-def _real_dtype(dtype: Any) -> Any:
-    """The dtype of the real part of a complex dtype (complex64: float32); else ``dtype``."""
-    dtype = jnp.dtype(dtype)
-    return jnp.finfo(dtype).dtype if jnp.issubdtype(dtype, jnp.complexfloating) else dtype
-
-
 def _output_tolerance(outputs: Any) -> dict[str, float]:
-    dtypes = [_real_dtype(jnp.asarray(leaf).dtype) for leaf in jax.tree_util.tree_leaves(outputs)]
+    # finfo(...).dtype: the real dtype of a complex one (complex64: float32), else itself.
+    leaves = jax.tree_util.tree_leaves(outputs)
+    dtypes = [jnp.finfo(jnp.asarray(leaf).dtype).dtype for leaf in leaves]
     loosest = max(dtypes, key=lambda d: TOLERANCES.get(jnp.dtype(d).name, {"atol": 1.0})["atol"])
     return tolerance(loosest)
 

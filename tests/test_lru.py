@@ -206,11 +206,10 @@ def test_cell_in_jaxrnn_rnn():
 # ---------------------------------------------------------------------------------------
 
 
-@functools.cache
-def _loss(mode):
-    """A jitted loss, one function object per mode: check_grads and jax.grad then share
-    its compiled derivatives."""
-    layer = LRU(STATE, param_dtype=jnp.float64, return_carry=True, mode=mode)
+def _loss():
+    """The jitted float64 loss of the parallel layer, of parameters, inputs and both
+    parts of the complex initial state."""
+    layer = LRU(STATE, param_dtype=jnp.float64, return_carry=True)
     lengths = jnp.array(LENGTHS)
 
     def loss(params, u, x0_re, x0_im):
@@ -230,7 +229,7 @@ def test_check_grads_float64():
     # jaxrnn.testing.check_gradients: check_grads at orders 1 and 2, both modes, w.r.t.
     # parameters, inputs and both parts of the complex initial state.
     with jax.enable_x64(True):
-        report = rnn_testing.check_gradients(_loss("parallel"), _grad_args())
+        report = rnn_testing.check_gradients(_loss(), _grad_args())
     assert set(report) == {"fwd order 1", "fwd order 2", "rev order 1", "rev order 2"}
     assert set(_grad_args()[0]) == set(PARAMETERS)
 
