@@ -1445,7 +1445,8 @@ def check_initializer(
     * ``"variance"`` / ``"std"``: within ``VARIANCE_RTOL`` / ``STD_RTOL`` (relative);
       e.g. Glorot's :math:`2 / (\text{fan\_in} + \text{fan\_out})`, He's
       :math:`2 / \text{fan\_in}`;
-    * ``"bounds"``: ``(low, high)``, every sample inside (inclusive);
+    * ``"bounds"``: ``(low, high)``, every sample inside (inclusive, the bounds rounded
+      to ``dtype``);
     * ``"orthogonal"``: the gain ``g``: :math:`W^\top W = g^2 I` (tall) or
       :math:`W W^\top = g^2 I` (wide) within ``ORTHO_ATOL`` times ``max(1, g^2)``, for
       the draw viewed as a ``(prod(shape[:-1]), shape[-1])`` matrix (each of
@@ -1532,7 +1533,8 @@ def check_initializer(
                         prop, f"sample {what}", value, want, allowed, f"rtol {rtol:g}, n = {n}"
                     ) / (want or 1.0)
             if "bounds" in expected:
-                low, high = (float(b) for b in expected["bounds"])
+                # The bounds as the dtype stores them: float32(-0.2) < -0.2.
+                low, high = (float(jnp.asarray(b, dtype)) for b in expected["bounds"])
                 excursion = max(0.0, low - samples.min(), samples.max() - high)
                 if excursion > 0:
                     raise AssertionError(

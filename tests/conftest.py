@@ -1,6 +1,7 @@
 """Shared test configuration: the one tolerance table, fixed keys, dtype helpers."""
 
 import contextlib
+import gc
 import importlib
 import os
 
@@ -33,6 +34,20 @@ hypothesis.settings.load_profile(rnn_testing.register_hypothesis_profile("jaxrnn
 def tolerance(dtype) -> dict:
     """The rtol/atol row of TOLERANCES for ``dtype``."""
     return rnn_testing.tolerance(dtype)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Drops every compiled program and trace cache when a test module ends.
+
+    An xdist worker runs dozens of modules, each compiling hundreds of programs that no
+    later module reuses; without this a worker grows to ~6 GB. A mitigation, not a
+    diagnosis: fresh-clone CI runs lost a worker to SIGABRT inside XLA's compile late in
+    such a long-lived worker (never reproduced in a fresh process).
+    """
+    yield
+    jax.clear_caches()
+    gc.collect()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from conftest import (
     ORTHO_ATOL,
     SPECTRAL_RTOL,
     STD_RTOL,
-    VARIANCE_RTOL,
     as_numpy64,
     import_torch,
     maybe_x64,
@@ -22,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+import jaxrnn.testing as rnn_testing
 from jaxrnn import initializers as init
 
 # ---------------------------------------------------------------------------------------
@@ -235,32 +235,42 @@ STAT_CASES = [
 @pytest.mark.parametrize(("shape", "axes", "fans", "mode", "distribution"), STAT_CASES)
 def test_variance_scaling_statistics(key, shape, axes, fans, mode, distribution):
     scale = 2.0
-    sample = as_numpy64(init.variance_scaling(scale, mode, distribution, **axes)(key, shape))
-    assert sample.size >= 100_000
+    sampler = init.variance_scaling(scale, mode, distribution, **axes)
     variance = scale / _fan(mode, *fans)
-    np.testing.assert_allclose(sample.var(), variance, rtol=VARIANCE_RTOL)
+    rnn_testing.check_initializer(
+        sampler, {"mean": 0.0, "variance": variance}, shape=shape, key=key
+    )
+    # Beyond the moments: the whole distribution (KS), on one draw of >= 1e5 samples.
+    sample = as_numpy64(sampler(key, shape))
+    assert sample.size >= 100_000
     assert stats.kstest(sample.ravel(), _target(distribution, variance).cdf).pvalue > KS_MIN_PVALUE
 
 
 def test_variance_test_can_fail(key):
     # The same statistics reject a 5% error in the variance formula.
-    sample = as_numpy64(init.variance_scaling(1.05, "fan_in", "normal")(key, (512, 256)))
-    assert abs(sample.var() / (1 / 512) - 1) > VARIANCE_RTOL
+    wrong = init.variance_scaling(1.05, "fan_in", "normal")
+    with pytest.raises(AssertionError, match="sample variance"):
+        rnn_testing.check_initializer(wrong, {"variance": 1 / 512}, shape=(512, 256), key=key)
+    sample = as_numpy64(wrong(key, (512, 256)))
     assert stats.kstest(sample.ravel(), _target("normal", 1 / 512).cdf).pvalue < KS_MIN_PVALUE
 
 
 @pytest.mark.parametrize(("stddev", "mean"), [(0.01, 0.0), (2.0, -3.0)])
 def test_normal_statistics(key, stddev, mean):
-    sample = as_numpy64(init.normal(stddev, mean)(key, (NUM_SAMPLES,)))
-    np.testing.assert_allclose(sample.std(), stddev, rtol=STD_RTOL)
-    assert abs(sample.mean() - mean) < 5 * stddev / math.sqrt(NUM_SAMPLES)
+    sampler = init.normal(stddev, mean)
+    rnn_testing.check_initializer(
+        sampler, {"mean": mean, "std": stddev}, shape=(NUM_SAMPLES,), key=key
+    )
+    sample = as_numpy64(sampler(key, (NUM_SAMPLES,)))
     assert stats.kstest(sample, stats.norm(mean, stddev).cdf).pvalue > KS_MIN_PVALUE
 
 
 def test_uniform_statistics(key):
-    sample = as_numpy64(init.uniform(-0.2, 0.6)(key, (NUM_SAMPLES,)))
-    assert sample.min() >= -0.2 and sample.max() < 0.6
-    np.testing.assert_allclose(sample.var(), 0.8**2 / 12, rtol=VARIANCE_RTOL)
+    sampler = init.uniform(-0.2, 0.6)
+    expected = {"mean": 0.2, "variance": 0.8**2 / 12, "bounds": (-0.2, 0.6)}
+    rnn_testing.check_initializer(sampler, expected, shape=(NUM_SAMPLES,), key=key)
+    sample = as_numpy64(sampler(key, (NUM_SAMPLES,)))
+    assert sample.max() < 0.6  # half-open, like jax.random.uniform
     assert stats.kstest(sample, stats.uniform(-0.2, 0.8).cdf).pvalue > KS_MIN_PVALUE
 
 
@@ -278,10 +288,11 @@ def test_uniform_statistics(key):
 )
 def test_truncated_normal_bounds_and_std(key, stddev, mean, lower, upper):
     sampler = init.truncated_normal(stddev, mean, lower, upper)
+    bounds = (mean + lower * stddev, mean + upper * stddev)
+    rnn_testing.check_initializer(
+        sampler, {"std": stddev, "bounds": bounds}, shape=(NUM_SAMPLES,), key=key
+    )
     sample = as_numpy64(sampler(key, (NUM_SAMPLES,)))
-    lo, hi = mean + lower * stddev, mean + upper * stddev
-    assert sample.min() >= lo and sample.max() <= hi
-    np.testing.assert_allclose(sample.std(), stddev, rtol=STD_RTOL)
     # The solved scale against scipy's truncated-normal std, and the distribution by KS.
     s = sampler.scale
     target = stats.truncnorm(lower / s, upper / s, loc=mean, scale=s * stddev)
@@ -350,22 +361,30 @@ def test_lstm_bias_layout(key):
     [((64, 64), -1), ((128, 32), -1), ((32, 128), -1), ((3, 3, 16, 64), -1), ((40, 10), 0)],
 )
 def test_orthogonal(key, method, gain, shape, column_axis):
-    w = init.orthogonal(gain, method, column_axis)(key, shape)
-    assert w.shape == shape
+    # The check views a draw as (prod(shape[:-1]), shape[-1]): for column_axis=0 of a
+    # matrix that is its transpose, whose Gram condition is the same one.
+    sampler = init.orthogonal(gain, method, column_axis)
+    rnn_testing.check_initializer(
+        sampler, {"orthogonal": gain, "max_singular_value": gain}, shape=shape, key=key
+    )
+    w = sampler(key, shape)
     matrix = np.moveaxis(np.asarray(w), column_axis, -1).reshape(-1, shape[column_axis])
-    rows, cols = matrix.shape
-    gram = matrix.T @ matrix if rows >= cols else matrix @ matrix.T
-    np.testing.assert_allclose(gram, gain**2 * np.eye(min(rows, cols)), atol=ORTHO_ATOL["float32"])
-    singular = np.linalg.svd(matrix, compute_uv=False)
-    np.testing.assert_allclose(singular, gain, rtol=ORTHO_ATOL["float32"])
+    np.testing.assert_allclose(np.linalg.svd(matrix, compute_uv=False), gain,
+                               rtol=ORTHO_ATOL["float32"])  # fmt: skip
 
 
 @pytest.mark.parametrize("method", ["qr", "svd"])
 def test_orthogonal_float64(key, method):
     with jax.enable_x64(True):
-        w = np.asarray(init.orthogonal(method=method)(key, (48, 48), jnp.float64))
-    assert w.dtype == np.float64
-    np.testing.assert_allclose(w.T @ w, np.eye(48), atol=ORTHO_ATOL["float64"])
+        assert init.orthogonal(method=method)(key, (48, 48), jnp.float64).dtype == jnp.float64
+    report = rnn_testing.check_initializer(
+        init.orthogonal(method=method),
+        {"orthogonal": 1.0},
+        shape=(48, 48),
+        dtype=jnp.float64,
+        key=key,
+    )
+    assert report["orthogonal"] <= ORTHO_ATOL["float64"]
 
 
 @pytest.mark.parametrize("method", ["qr", "svd"])
@@ -394,11 +413,13 @@ def test_identity(key, shape):
 @pytest.mark.parametrize("size", [8, 64, 256])
 def test_spectral_radius_matches_numpy_eigenvalues(key, dtype, size):
     with maybe_x64(dtype):
-        w = init.spectral_radius(0.9)(key, (size, size), dtype)
-        assert w.dtype == dtype
-    eigenvalues = np.linalg.eigvals(as_numpy64(w))
-    np.testing.assert_allclose(
-        np.abs(eigenvalues).max(), 0.9, rtol=SPECTRAL_RTOL[jnp.dtype(dtype).name]
+        assert init.spectral_radius(0.9)(key, (size, size), dtype).dtype == dtype
+    rnn_testing.check_initializer(
+        init.spectral_radius(0.9),
+        {"spectral_radius": 0.9},
+        shape=(size, size),
+        dtype=dtype,
+        key=key,
     )
 
 
@@ -442,19 +463,28 @@ def test_spectral_radius_batch_and_base(key):
     np.testing.assert_allclose(np.abs(np.linalg.eigvals(as_numpy64(w))), 1.1, rtol=1e-4)
 
 
-@pytest.mark.parametrize("shape", [(32, 32), (50, 20), (2, 20, 50)])
+@pytest.mark.parametrize("shape", [(32, 32), (50, 20)])
 def test_max_singular_value(key, shape):
-    w = init.max_singular_value(0.8)(key, shape)
+    rnn_testing.check_initializer(
+        init.max_singular_value(0.8), {"max_singular_value": 0.8}, shape=shape, key=key
+    )
+
+
+def test_max_singular_value_of_a_batch(key):
+    # Leading axes are a batch (the check would view them as rows): each matrix on its own.
+    w = init.max_singular_value(0.8)(key, (2, 20, 50))
     top = np.linalg.svd(np.asarray(w, np.float64), compute_uv=False)[..., 0]
     np.testing.assert_allclose(top, 0.8, rtol=SPECTRAL_RTOL["float32"])
 
 
 def test_per_gate_orthogonal_blocks(key):
     hidden = 16
-    fused = init.per_gate(init.orthogonal(), 4)(key, (hidden, 4 * hidden))
+    sampler = init.per_gate(init.orthogonal(), 4)
+    rnn_testing.check_initializer(
+        sampler, {"orthogonal": 1.0}, shape=(hidden, 4 * hidden), key=key, num_gates=4
+    )
+    fused = sampler(key, (hidden, 4 * hidden))
     blocks = np.split(np.asarray(fused), 4, axis=-1)
-    for block in blocks:
-        np.testing.assert_allclose(block.T @ block, np.eye(hidden), atol=ORTHO_ATOL["float32"])
     assert not np.allclose(blocks[0], blocks[1])
     # Unlike a whole-matrix orthogonal (h, 4h), whose rows are orthonormal: W W^T = I.
     np.testing.assert_allclose(fused @ fused.T, 4 * np.eye(hidden), atol=1e-4)
